@@ -1,0 +1,39 @@
+# byoc-template: `make demo` shows a baked scorer answering; `make test` runs every test.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+BUILD_DIR ?= build
+DEMO_PORT ?= 8080
+DEMO_PROJECT := $(BUILD_DIR)/demo/my-model-service
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint clean
+
+help: ## Show the targets and what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(VENV)/.installed ## Make .venv with cookiecutter and the test tools
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+demo: install ## Bake the defaults into build/demo, train, serve on loopback, check /health and /predict
+	rm -rf $(BUILD_DIR)/demo
+	$(BIN)/cookiecutter --no-input --output-dir $(BUILD_DIR)/demo .
+	@# A clean MAKEFLAGS: this Makefile's variables are not the project's.
+	MAKEFLAGS= $(MAKE) -C $(DEMO_PROJECT) smoke PORT=$(DEMO_PORT)
+
+test: install ## Run every test of the template (bakes, project tests, real servers)
+	$(BIN)/python -m pytest
+
+lint: install ## Check the template's own code (ruff)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean: ## Remove .venv, build/ and caches
+	rm -rf $(VENV) $(BUILD_DIR) .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,89 @@
+"""Bake the template with the real cookiecutter; shared by the template tests."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+
+
+@dataclass(frozen=True)
+class Combo:
+    """One set of answers to bake; ``id`` names it in test ids."""
+
+    id: str
+    answers: dict[str, str] = field(default_factory=dict)
+
+    def param(self) -> object:
+        """A pytest param that keeps the combo's tests on one xdist worker."""
+        return pytest.param(self, id=self.id, marks=pytest.mark.xdist_group(self.id))
+
+
+# Every option value at least once; each combo is baked, linted and its own
+# tests run in its own virtual environment with its own Python version.
+COMBOS = [
+    Combo("framework:flask-python:3.11", {"framework": "flask", "python_version": "3.11"}),
+    Combo("framework:fastapi-python:3.11", {"framework": "fastapi", "python_version": "3.11"}),
+    Combo("framework:flask-python:3.12", {"framework": "flask", "python_version": "3.12"}),
+    Combo("framework:fastapi-python:3.12", {"framework": "fastapi", "python_version": "3.12"}),
+    Combo("framework:flask-python:3.13", {"framework": "flask", "python_version": "3.13"}),
+    Combo("framework:fastapi-python:3.13", {"framework": "fastapi", "python_version": "3.13"}),
+    Combo(
+        "framework:fastapi-custom-names",
+        {
+            "framework": "fastapi",
+            "python_version": "3.11",
+            "project_name": "Fraud Scorer",
+            "package_name": "fraud",
+            "server_port": "9000",
+            "workers": "3",
+            "model_file": "clf.pkl",
+            "oci_region": "eu-frankfurt-1",
+            "tenancy_namespace": "acme01",
+            "ocir_repository": "ml/fraud-scorer",
+            "image_tag": "2024.06-rc1",
+        },
+    ),
+]
+DEFAULT_FLASK, DEFAULT_FASTAPI = COMBOS[0], COMBOS[1]
+
+
+def bake(output_dir: Path, answers: dict[str, str]) -> Path:
+    """Render the template with cookiecutter's API; return the project folder."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir)))
+
+
+def find_python(version: str) -> str:
+    """An interpreter of ``version`` that runs (pyenv's shims need a version set)."""
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
+            return candidate
+    pytest.fail(f"python{version} is needed to test python_version={version}; install it")
+
+
+def run(command: list[str], cwd: Path, timeout: float = 900, **env: str) -> subprocess.CompletedProcess:
+    """Run a command; fail the test with its output when it fails."""
+    result = subprocess.run(
+        command, cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed ({result.returncode}) in {cwd}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def python_of(project: Path) -> str:
+    return str(project / ".venv" / "bin" / "python")
+

@@ -1,0 +1,126 @@
+"""Bake every combination and check what comes out, up to its own test suite."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from baking import COMBOS, DEFAULT_FLASK, Combo, bake, run
+
+EXPECTED_FILES = """
+.gitignore
+Makefile
+README.md
+gunicorn.conf.py
+model_artifact/README.md
+pyproject.toml
+requirements-dev.txt
+requirements.txt
+scripts/smoke.py
+scripts/train.py
+src/{package}/__init__.py
+src/{package}/app.py
+src/{package}/endpoints.py
+src/{package}/model_path.py
+src/{package}/oci_rules.py
+src/{package}/payload.py
+src/{package}/request_log.py
+src/{package}/scorer.py
+src/{package}/settings.py
+tests/conftest.py
+tests/test_app.py
+tests/test_model_path.py
+tests/test_payload.py
+tests/test_settings.py
+""".split()
+MAKE_TARGETS = {"help", "install", "train", "serve", "smoke", "test", "lint", "format", "clean"}
+UNRENDERED = re.compile(r"\{\{|\{%|cookiecutter\.")
+
+
+def files_of(project: Path) -> list[str]:
+    return sorted(str(path.relative_to(project)) for path in project.rglob("*") if path.is_file())
+
+
+@pytest.fixture(params=[combo.param() for combo in COMBOS])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Combo, Path]:
+    combo = request.param
+    return combo, bake(tmp_path, combo.answers)
+
+
+def test_files_are_exactly_the_expected_ones(project: tuple[Combo, Path]) -> None:
+    combo, path = project
+    package = combo.answers.get("package_name", "my_model_service")
+    assert files_of(path) == sorted(name.format(package=package) for name in EXPECTED_FILES)
+
+
+def test_nothing_is_left_unrendered(project: tuple[Combo, Path]) -> None:
+    _, path = project
+    leftovers = [
+        f"{name}:{number}: {line.strip()}"
+        for name in files_of(path)
+        for number, line in enumerate((path / name).read_text().splitlines(), 1)
+        if UNRENDERED.search(line)
+    ]
+    assert leftovers == []
+
+
+def test_only_the_chosen_framework_is_in_the_project(project: tuple[Combo, Path]) -> None:
+    combo, path = project
+    framework = combo.answers["framework"]
+    other = {"flask": "fastapi", "fastapi": "flask"}[framework]
+    requirements = (path / "requirements.txt").read_text().lower()
+    assert f"\n{framework}==" in requirements
+    assert f"\n{other}==" not in requirements
+    code = "\n".join(p.read_text() for p in (path / "src").rglob("*.py")).lower()
+    assert f"from {framework}" in code and f"from {other}" not in code
+
+
+def test_config_files_load_and_carry_the_answers(project: tuple[Combo, Path]) -> None:
+    combo, path = project
+    pyproject = tomllib.loads((path / "pyproject.toml").read_text())
+    version = combo.answers["python_version"]
+    assert pyproject["project"]["requires-python"] == f">={version}"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
+    assert pyproject["project"]["version"] == combo.answers.get("image_tag", "1.0.0")
+    gunicorn_conf = (path / "gunicorn.conf.py").read_text()
+    assert f"os.environ.get('PORT', '{combo.answers.get('server_port', '8080')}')" in gunicorn_conf
+    compile(gunicorn_conf, "gunicorn.conf.py", "exec")
+
+
+def test_ruff_is_clean(project: tuple[Combo, Path]) -> None:
+    _, path = project
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], path)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], path)
+
+
+def test_derived_defaults(tmp_path: Path) -> None:
+    path = bake(tmp_path, {"project_name": "Churn Model v2"})
+    assert path.name == "churn-model-v2"
+    assert (path / "src" / "churn_model_v2" / "app.py").is_file()
+    assert "iad.ocir.io/mytenancy/churn-model-v2:1.0.0" in (path / "README.md").read_text()
+
+
+@pytest.mark.parametrize("combo", [combo.param() for combo in COMBOS])
+def test_the_projects_own_tests_and_lint_pass(baked, combo: Combo) -> None:
+    path = baked(combo)
+    result = run(["make", "test"], path)
+    assert re.search(r"\b\d+ passed\b", result.stdout), result.stdout
+    assert " failed" not in result.stdout
+    run(["make", "lint"], path)
+    interpreter = subprocess.run(
+        [str(path / ".venv/bin/python"), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True, text=True, check=True,
+    )
+    assert interpreter.stdout.strip() == combo.answers["python_version"]
+
+
+def test_make_help_lists_every_target(baked) -> None:
+    path = baked(DEFAULT_FLASK)
+    help_text = run(["make", "help"], path).stdout
+    listed = {line.split()[0] for line in help_text.splitlines() if line.strip()}
+    assert listed == MAKE_TARGETS
+    assert all(len(line.split(maxsplit=1)) == 2 for line in help_text.splitlines() if line.strip())

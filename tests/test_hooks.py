@@ -1,0 +1,65 @@
+"""Bad answers stop cookiecutter with a one-line message and leave nothing behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from baking import TEMPLATE
+
+BAD_ANSWERS = [
+    ("server_port", "24224", "server_port: 24224 is reserved by OCI Model Deployment"),
+    ("server_port", "8446", "server_port: 8446 is reserved by OCI Model Deployment"),
+    ("server_port", "8447", "server_port: 8447 is reserved by OCI Model Deployment"),
+    ("server_port", "1023", "server_port: 1023 is outside 1024..65535"),
+    ("server_port", "65536", "server_port: 65536 is outside 1024..65535"),
+    ("server_port", "abc", "server_port: 'abc' is not a number"),
+    ("project_slug", "my service", "project_slug: 'my service' must start with a lower-case letter"),
+    ("project_slug", "MyService", "project_slug: 'MyService' must start with a lower-case letter"),
+    ("package_name", "my-service", "package_name: 'my-service' is not a valid Python identifier"),
+    ("package_name", "2fast", "package_name: '2fast' is not a valid Python identifier"),
+    ("package_name", "class", "package_name: 'class' is not a valid Python identifier"),
+    ("package_name", "MyPkg", "package_name: 'MyPkg' must be lower case"),
+    ("oci_region", "us-nowhere-1", "oci_region: 'us-nowhere-1' is not a known OCI region identifier"),
+    ("image_tag", "bad tag", "image_tag: 'bad tag' is not a valid image tag"),
+    ("image_tag", ".hidden", "image_tag: '.hidden' is not a valid image tag"),
+    ("image_tag", "v" * 129, "is not a valid image tag"),
+    ("tenancy_namespace", "My-Tenancy", "tenancy_namespace: 'My-Tenancy' must hold only lower-case letters"),
+    ("ocir_repository", "Bad_Repo", "ocir_repository: 'Bad_Repo' is not a valid repository name"),
+    ("workers", "0", "workers: '0' must be a whole number of at least 1"),
+    ("model_file", "models/model.joblib", "model_file: 'models/model.joblib' must be a file name without a path"),
+]
+
+
+def cookiecutter_cli(output_dir: Path, *answers: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(TEMPLATE), *answers]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [pytest.param(*bad, id=f"{bad[0]}={bad[1][:12]}") for bad in BAD_ANSWERS],
+)
+def test_bad_answer_is_refused_with_its_rule(tmp_path: Path, option: str, value: str, message: str) -> None:
+    result = cookiecutter_cli(tmp_path, f"{option}={value}")
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert len(errors) == 1, result.stderr
+    assert message in errors[0]
+    assert list(tmp_path.iterdir()) == [], "the hook left files behind"
+
+
+def test_every_broken_rule_is_reported_at_once(tmp_path: Path) -> None:
+    result = cookiecutter_cli(tmp_path, "server_port=8446", "oci_region=mars-1")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert [error.split(":")[1].strip() for error in errors] == ["server_port", "oci_region"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_good_answers_print_the_next_steps(tmp_path: Path) -> None:
+    result = cookiecutter_cli(tmp_path, "server_port=9090")
+    assert result.returncode == 0, result.stderr
+    assert "make install" in result.stdout and "http://127.0.0.1:9090" in result.stdout
+    assert [path.name for path in tmp_path.iterdir()] == ["my-model-service"]

@@ -1,0 +1,90 @@
+"""The baked scorer as a real gunicorn process on loopback, checked as OCI checks it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo
+
+HEALTH_TIMEOUT = 3  # seconds: the service's health-check timeout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def call(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=body, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=HEALTH_TIMEOUT) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def wait_healthy(base: str, server: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "the server exited before it was healthy"
+        try:
+            if call(f"{base}/health")[0] == 200:
+                return
+        except OSError:
+            pass  # not listening yet, or a 3 s timeout: try again, as the service does
+        time.sleep(0.2)
+    pytest.fail(f"/health was not 200 within {seconds} s")
+
+
+def model_predictions(project: Path, rows: list[list[float]]) -> list:
+    """What model.predict says, computed in the project's own environment."""
+    code = (
+        "import json, sys, joblib, numpy as np; "
+        "model = joblib.load(sys.argv[1]); "
+        "print(json.dumps(model.predict(np.array(json.loads(sys.argv[2]))).tolist()))"
+    )
+    model = project / "model_artifact" / "model.joblib"
+    result = subprocess.run(
+        [str(project / ".venv/bin/python"), "-c", code, str(model), json.dumps(rows)],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
+def test_gunicorn_serves_health_and_predict_and_stops_cleanly_on_sigterm(baked, combo: Combo) -> None:
+    project = baked(combo)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MODEL_DIR": str(project / "model_artifact"), "PORT": str(port)}
+    server = subprocess.Popen(
+        [str(project / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_healthy(base, server)
+        rows = json.loads((project / "sample_request.json").read_text())["instances"]
+        headers = {"Content-Type": "application/json", "opc-request-id": "req-42"}
+        status, answer = call(f"{base}/predict", json.dumps({"instances": rows}).encode(), headers)
+        assert status == 200
+        assert answer == {"predictions": model_predictions(project, rows)}
+        status, answer = call(f"{base}/predict", b'{"instances": [[1, 2]]}', headers)
+        assert status == 400 and "expects 4 features" in answer["error"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        stdout, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr
+    access = [json.loads(line) for line in stdout.splitlines() if '"scorer.access"' in line]
+    assert {"path": "/predict", "status": 200, "opc-request-id": "req-42"}.items() <= access[-2].items()
+    with pytest.raises(OSError):
+        call(f"{base}/health")  # the port is closed once the server has gone

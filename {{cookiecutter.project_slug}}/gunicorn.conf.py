@@ -1,0 +1,38 @@
+"""gunicorn settings of the scorer (gunicorn reads ./gunicorn.conf.py by itself).
+
+Every value can be changed from the environment without rebuilding the image:
+PORT, WORKERS, TIMEOUT, GRACEFUL_TIMEOUT, KEEPALIVE, LOG_LEVEL.
+"""
+
+import os
+
+# Where the app is: src/ layout, created by a factory in every worker.
+pythonpath = "src"
+wsgi_app = "{{ cookiecutter.package_name }}.app:create_app()"
+{%- if cookiecutter.framework == "fastapi" %}
+worker_class = "uvicorn_worker.UvicornWorker"
+{%- else %}
+worker_class = "sync"
+{%- endif %}
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '{{ cookiecutter.server_port }}')}"
+workers = int(os.environ.get("WORKERS", "{{ cookiecutter.workers }}"))
+
+# OCI Model Deployment gives up on a /predict call after 60 s: a worker stuck
+# longer than that is restarted.
+timeout = int(os.environ.get("TIMEOUT", "60"))
+# On SIGTERM, in-flight requests get this long to finish.
+graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "30"))
+keepalive = int(os.environ.get("KEEPALIVE", "5"))
+
+# The app writes one JSON line per request to stdout; gunicorn's own messages
+# go to stderr. Both end up in OCI Logging.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+# Heartbeat files in memory, not on the container's overlay disk (gunicorn FAQ).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# gunicorn's control socket (for gunicornc) is not used in a container and
+# would be written under $HOME.
+control_socket_disable = True

@@ -1,0 +1,3 @@
+"""{{ cookiecutter.project_name }}: an OCI Data Science BYOC model server."""
+
+__version__ = "{{ cookiecutter.image_tag }}"

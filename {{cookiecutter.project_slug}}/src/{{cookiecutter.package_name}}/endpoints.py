@@ -1,0 +1,44 @@
+"""What /health and /predict answer, shared by the Flask and FastAPI apps.
+
+Each function returns ``(status, body)``; the web layer only moves bytes in and
+JSON out, so both frameworks behave the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .payload import PayloadError, check_content_type, parse_predict_body
+from .scorer import Scorer
+
+log = logging.getLogger(__name__)
+Answer = tuple[int, dict[str, Any]]
+
+
+def health(scorer: Scorer) -> Answer:
+    """200 once the model answered its warm-up prediction, 503 before or on failure."""
+    if scorer.ready:
+        return 200, {"status": "ready"}
+    return 503, {"status": scorer.state.value, "reason": scorer.reason}
+
+
+def predict(scorer: Scorer, body: bytes, content_type: str | None) -> Answer:
+    """Predictions for a JSON body, or a 4xx/5xx JSON error that names the problem."""
+    if not scorer.ready:
+        return 503, {"error": f"model not ready ({scorer.state.value}): {scorer.reason}"}
+    try:
+        check_content_type(content_type)
+        rows = parse_predict_body(body, scorer.n_features, scorer.feature_names)
+    except PayloadError as error:
+        return error.status, {"error": str(error)}
+    try:
+        predictions = scorer.predict(rows)
+    except Exception:
+        log.exception("prediction failed")
+        return 500, {"error": "prediction failed; the server log has the details"}
+    return 200, {"predictions": predictions}
+
+
+def too_large(limit: int) -> str:
+    return f"body is larger than {limit} bytes, the limit of a /predict request"

@@ -1,0 +1,42 @@
+"""Find the model file inside the mounted model artifact.
+
+OCI unzips the artifact into the mount folder as it is: a zip of *files* puts
+the model at ``<mount>/model.joblib``, a zip of a *folder* at
+``<mount>/<folder>/model.joblib``. Both layouts are accepted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+IGNORED = {"__MACOSX"}
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No model file in either layout; the message says where it looked."""
+
+
+def resolve_model_path(model_dir: Path, model_file: str) -> Path:
+    """The model file at the artifact root, or inside its only top-level folder."""
+    direct = model_dir / model_file
+    if direct.is_file():
+        return direct
+    if not model_dir.is_dir():
+        raise ModelNotFoundError(
+            f"model folder {model_dir} does not exist; set MODEL_DIR to where the artifact is mounted"
+        )
+    folders = [
+        entry
+        for entry in model_dir.iterdir()
+        if entry.is_dir() and entry.name not in IGNORED and not entry.name.startswith(".")
+    ]
+    if len(folders) == 1 and (folders[0] / model_file).is_file():
+        return folders[0] / model_file
+    looked = [str(direct)]
+    if len(folders) == 1:
+        looked.append(str(folders[0] / model_file))
+    found = sorted(entry.name for entry in model_dir.iterdir())
+    raise ModelNotFoundError(
+        f"model file {model_file!r} not found (looked at {', '.join(looked)}; "
+        f"{model_dir} holds {found or 'nothing'}); set MODEL_FILE or fix the artifact zip"
+    )

@@ -1,0 +1,275 @@
+"""The OCI Model Deployment (BYOC) rules, in one place.
+
+The template's pre-generation hook, its copier validators and this project's
+own pre-flight checks all use this module, so a rule is written once. It has
+no dependencies beyond the standard library.
+
+Sources: the OCI Data Science "Bring Your Own Container" documentation and the
+OCI Python SDK's region table (``oci.regions``), which a test of the template
+compares with ``REGIONS`` below.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable, Mapping
+
+PORT_MIN = 1024
+PORT_MAX = 65535
+RESERVED_PORTS = (24224, 8446, 8447)
+MAX_CMD_ENTRYPOINT_BYTES = 2048
+MAX_IMAGE_BYTES = 16 * 1000**3  # 16 GB, uncompressed
+MAX_PREDICT_BODY_BYTES = 10 * 1024 * 1024  # 10 MB per /predict request
+MODEL_MOUNT = "/opt/ds/model/deployed_model"
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
+FRAMEWORKS = ("flask", "fastapi")
+SERVERS = ("python",)
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+NAMESPACE_RE = re.compile(r"^[a-z0-9]+$")
+# Docker distribution's repository path grammar (lower case components
+# separated by "/", with ".", "_", "__" or runs of "-" inside a component).
+REPOSITORY_RE = re.compile(
+    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+# region identifier -> (region key, realm); equal to oci.regions.REGIONS_SHORT_NAMES
+# and oci.regions.REGION_REALMS (a template test checks it).
+REGIONS: dict[str, tuple[str, str]] = {
+    "af-casablanca-1": ("lej", "oc1"),
+    "af-johannesburg-1": ("jnb", "oc1"),
+    "ap-batam-1": ("hsg", "oc1"),
+    "ap-chiyoda-1": ("nja", "oc8"),
+    "ap-chuncheon-1": ("yny", "oc1"),
+    "ap-chuncheon-2": ("bno", "oc35"),
+    "ap-dcc-canberra-1": ("wga", "oc10"),
+    "ap-dcc-gazipur-1": ("dac", "oc15"),
+    "ap-delhi-1": ("onm", "oc1"),
+    "ap-hyderabad-1": ("hyd", "oc1"),
+    "ap-ibaraki-1": ("ukb", "oc8"),
+    "ap-kulai-2": ("jbp", "oc1"),
+    "ap-melbourne-1": ("mel", "oc1"),
+    "ap-mumbai-1": ("bom", "oc1"),
+    "ap-osaka-1": ("kix", "oc1"),
+    "ap-seoul-1": ("icn", "oc1"),
+    "ap-seoul-2": ("dtz", "oc35"),
+    "ap-singapore-1": ("sin", "oc1"),
+    "ap-singapore-2": ("xsp", "oc1"),
+    "ap-suwon-1": ("dln", "oc35"),
+    "ap-sydney-1": ("syd", "oc1"),
+    "ap-tokyo-1": ("nrt", "oc1"),
+    "ca-montreal-1": ("yul", "oc1"),
+    "ca-toronto-1": ("yyz", "oc1"),
+    "eu-amsterdam-1": ("ams", "oc1"),
+    "eu-budapest-1": ("jsk", "oc51"),
+    "eu-crissier-1": ("avf", "oc24"),
+    "eu-dcc-dublin-1": ("ork", "oc14"),
+    "eu-dcc-dublin-2": ("snn", "oc14"),
+    "eu-dcc-milan-1": ("bgy", "oc14"),
+    "eu-dcc-milan-2": ("mxp", "oc14"),
+    "eu-dcc-rating-1": ("dus", "oc14"),
+    "eu-dcc-rating-2": ("dtm", "oc14"),
+    "eu-dcc-zurich-1": ("avz", "oc24"),
+    "eu-frankfurt-1": ("fra", "oc1"),
+    "eu-frankfurt-2": ("str", "oc19"),
+    "eu-jovanovac-1": ("beg", "oc20"),
+    "eu-madrid-1": ("mad", "oc1"),
+    "eu-madrid-2": ("vll", "oc19"),
+    "eu-madrid-3": ("orf", "oc1"),
+    "eu-marseille-1": ("mrs", "oc1"),
+    "eu-milan-1": ("lin", "oc1"),
+    "eu-paris-1": ("cdg", "oc1"),
+    "eu-stockholm-1": ("arn", "oc1"),
+    "eu-turin-1": ("nrq", "oc1"),
+    "eu-zurich-1": ("zrh", "oc1"),
+    "il-jerusalem-1": ("mtz", "oc1"),
+    "me-abudhabi-1": ("auh", "oc1"),
+    "me-abudhabi-2": ("rkt", "oc29"),
+    "me-abudhabi-3": ("ahu", "oc26"),
+    "me-abudhabi-4": ("shj", "oc29"),
+    "me-alain-1": ("rba", "oc26"),
+    "me-alrayyan-1": ("vve", "oc21"),
+    "me-dcc-doha-1": ("doh", "oc21"),
+    "me-dcc-muscat-1": ("mct", "oc9"),
+    "me-dubai-1": ("dxb", "oc1"),
+    "me-ibri-1": ("ibr", "oc9"),
+    "me-jeddah-1": ("jed", "oc1"),
+    "me-riyadh-1": ("ruh", "oc1"),
+    "mx-monterrey-1": ("mty", "oc1"),
+    "mx-queretaro-1": ("qro", "oc1"),
+    "sa-bogota-1": ("bog", "oc1"),
+    "sa-riodejaneiro-1": ("hnw", "oc52"),
+    "sa-santiago-1": ("scl", "oc1"),
+    "sa-saopaulo-1": ("gru", "oc1"),
+    "sa-valparaiso-1": ("vap", "oc1"),
+    "sa-vinhedo-1": ("vcp", "oc1"),
+    "uk-cardiff-1": ("cwl", "oc1"),
+    "uk-gov-cardiff-1": ("brs", "oc4"),
+    "uk-gov-london-1": ("ltn", "oc4"),
+    "uk-london-1": ("lhr", "oc1"),
+    "us-ashburn-1": ("iad", "oc1"),
+    "us-ashburn-2": ("yxj", "oc42"),
+    "us-chicago-1": ("ord", "oc1"),
+    "us-gov-ashburn-1": ("ric", "oc3"),
+    "us-gov-chicago-1": ("pia", "oc3"),
+    "us-gov-phoenix-1": ("tus", "oc3"),
+    "us-langley-1": ("lfi", "oc2"),
+    "us-luke-1": ("luf", "oc2"),
+    "us-newark-1": ("pgc", "oc42"),
+    "us-phoenix-1": ("phx", "oc1"),
+    "us-saltlake-2": ("aga", "oc1"),
+    "us-sanjose-1": ("sjc", "oc1"),
+    "us-somerset-1": ("ebb", "oc23"),
+    "us-thames-1": ("ebl", "oc23"),
+}
+
+# realm -> second-level domain, as oci.regions.REALMS.
+REALM_DOMAINS: dict[str, str] = {
+    "oc1": "oraclecloud.com",
+    "oc2": "oraclegovcloud.com",
+    "oc3": "oraclegovcloud.com",
+    "oc4": "oraclegovcloud.uk",
+    "oc8": "oraclecloud8.com",
+    "oc9": "oraclecloud9.com",
+    "oc10": "oraclecloud10.com",
+    "oc14": "oraclecloud14.com",
+    "oc15": "oraclecloud15.com",
+    "oc19": "oraclecloud.eu",
+    "oc20": "oraclecloud20.com",
+    "oc21": "oraclecloud21.com",
+    "oc23": "oraclecloud23.com",
+    "oc24": "oraclecloud24.com",
+    "oc26": "oraclecloud26.com",
+    "oc29": "oraclecloud29.com",
+    "oc35": "oraclecloud35.com",
+    "oc42": "oraclecloud42.com",
+    "oc51": "oraclecloud51.com",
+    "oc52": "oraclecloud52.com",
+}
+
+
+def ocir_host(region: str) -> str:
+    """Container Registry host of a region ("" when the region is unknown).
+
+    The commercial realm uses ``<key>.ocir.io`` (``iad.ocir.io``); other realms
+    use ``ocir.<region>.oci.<realm domain>``.
+    """
+    if region not in REGIONS:
+        return ""
+    key, realm = REGIONS[region]
+    if realm == "oc1":
+        return f"{key}.ocir.io"
+    return f"ocir.{region}.oci.{REALM_DOMAINS[realm]}"
+
+
+# Each check takes an answer as text and returns an error message that names
+# the option, the value and the rule, or None when the value is fine.
+
+
+def check_port(name: str, value: str) -> str | None:
+    try:
+        port = int(value)
+    except ValueError:
+        return f"{name}: {value!r} is not a number; use a port from {PORT_MIN} to {PORT_MAX}"
+    if not PORT_MIN <= port <= PORT_MAX:
+        return f"{name}: {port} is outside {PORT_MIN}..{PORT_MAX}, the ports OCI Model Deployment allows"
+    if port in RESERVED_PORTS:
+        reserved = ", ".join(map(str, RESERVED_PORTS))
+        return f"{name}: {port} is reserved by OCI Model Deployment (ports {reserved} are excluded)"
+    return None
+
+
+def check_slug(value: str) -> str | None:
+    if not SLUG_RE.match(value):
+        return (
+            f"project_slug: {value!r} must start with a lower-case letter and hold only "
+            "lower-case letters, digits and hyphens"
+        )
+    return None
+
+
+def check_package_name(value: str) -> str | None:
+    if not (value.isidentifier() and value.isascii()) or keyword.iskeyword(value):
+        return (
+            f"package_name: {value!r} is not a valid Python identifier "
+            "(letters, digits and underscores, not starting with a digit, not a keyword)"
+        )
+    if value != value.lower():
+        return f"package_name: {value!r} must be lower case"
+    return None
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str | None:
+    if value not in choices:
+        return f"{name}: {value!r} is not one of {', '.join(choices)}"
+    return None
+
+
+def check_workers(value: str) -> str | None:
+    if not value.isdigit() or int(value) < 1:
+        return f"workers: {value!r} must be a whole number of at least 1"
+    return None
+
+
+def check_model_file(value: str) -> str | None:
+    if value in {"", ".", ".."} or any(c in value for c in "/\\\0"):
+        return f"model_file: {value!r} must be a file name without a path"
+    return None
+
+
+def check_region(value: str) -> str | None:
+    if value not in REGIONS:
+        return (
+            f"oci_region: {value!r} is not a known OCI region identifier "
+            "(for example us-ashburn-1 or eu-frankfurt-1)"
+        )
+    return None
+
+
+def check_namespace(value: str) -> str | None:
+    if not NAMESPACE_RE.match(value):
+        return f"tenancy_namespace: {value!r} must hold only lower-case letters and digits"
+    return None
+
+
+def check_repository(value: str) -> str | None:
+    if len(value) > 255 or not REPOSITORY_RE.match(value):
+        return (
+            f"ocir_repository: {value!r} is not a valid repository name (lower-case letters and "
+            "digits, with '.', '_', '-' or '/' between them, at most 255 characters)"
+        )
+    return None
+
+
+def check_tag(value: str) -> str | None:
+    if not TAG_RE.match(value):
+        return (
+            f"image_tag: {value!r} is not a valid image tag (letters, digits, '_', '.' and '-', "
+            "not starting with '.' or '-', at most 128 characters)"
+        )
+    return None
+
+
+CHECKS: dict[str, Callable[[str], str | None]] = {
+    "project_slug": check_slug,
+    "package_name": check_package_name,
+    "framework": lambda value: check_choice("framework", value, FRAMEWORKS),
+    "server": lambda value: check_choice("server", value, SERVERS),
+    "python_version": lambda value: check_choice("python_version", value, PYTHON_VERSIONS),
+    "server_port": lambda value: check_port("server_port", value),
+    "workers": check_workers,
+    "model_file": check_model_file,
+    "oci_region": check_region,
+    "tenancy_namespace": check_namespace,
+    "ocir_repository": check_repository,
+    "image_tag": check_tag,
+}
+
+
+def validate_answers(answers: Mapping[str, object]) -> list[str]:
+    """One message for each rule that the template answers break."""
+    return [
+        error for name, check in CHECKS.items() if name in answers and (error := check(str(answers[name])))
+    ]

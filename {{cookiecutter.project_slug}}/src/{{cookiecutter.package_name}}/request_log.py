@@ -1,0 +1,55 @@
+"""JSON log lines on stdout: one per request, and the scorer's own events.
+
+OCI Model Deployment ships the container's stdout and stderr to OCI Logging;
+one JSON object per line keeps the lines searchable there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+REQUEST_ID_HEADER = "opc-request-id"
+access_log = logging.getLogger("scorer.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """A record as one JSON object: time, level, logger, message and its fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def configure_logging(level: str) -> None:
+    """Send every log record to stdout as JSON (once per process)."""
+    root = logging.getLogger()
+    if any(isinstance(handler.formatter, JsonFormatter) for handler in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def log_request(method: str, path: str, status: int, started: float, request_id: str | None) -> None:
+    """One access line; ``started`` is a ``time.perf_counter()`` reading."""
+    fields = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+        REQUEST_ID_HEADER: request_id,
+    }
+    access_log.info("request", extra={"fields": fields})

@@ -1,0 +1,117 @@
+"""Fixtures: a trained sample model, a loaded scorer and a test client of the app."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import joblib
+import pytest
+{%- if cookiecutter.framework == "fastapi" %}
+from fastapi.testclient import TestClient
+{%- endif %}
+from train import train_model
+
+from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.scorer import Scorer
+from {{ cookiecutter.package_name }}.settings import Settings
+
+MODEL_FILE = "{{ cookiecutter.model_file }}"
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("model_artifact")
+    train_model(folder, MODEL_FILE, sample_request=folder.parent / "sample_request.json")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def model(model_dir: Path) -> Any:
+    return joblib.load(model_dir / MODEL_FILE)
+
+
+@pytest.fixture(scope="session")
+def sample_rows(model_dir: Path) -> list[list[float]]:
+    return json.loads((model_dir.parent / "sample_request.json").read_text())["instances"]
+
+
+@pytest.fixture
+def settings(model_dir: Path) -> Settings:
+    return Settings(model_dir=model_dir, model_file=MODEL_FILE)
+
+
+@pytest.fixture
+def scorer(settings: Settings) -> Scorer:
+    loaded = Scorer(settings)
+    loaded.load()
+    assert loaded.ready, loaded.reason
+    return loaded
+
+
+class Reply(NamedTuple):
+    status: int
+    json: Any
+    headers: Mapping[str, str]
+
+
+class Client:
+    """The framework's test client behind one small interface, so the tests are shared."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def get(self, path: str, headers: Mapping[str, str] | None = None) -> Reply:
+        return self._reply(self.client.get(path, headers=dict(headers or {})))
+
+    def post(
+        self,
+        path: str,
+        body: bytes | None = None,
+        *,
+        json_body: Any = None,
+        content_type: str | None = "application/json",
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+        all_headers = dict(headers or {})
+        if content_type is not None:
+            all_headers["Content-Type"] = content_type
+        return self._reply(self.client.post(path, {{ "content" if cookiecutter.framework == "fastapi" else "data" }}=body or b"", headers=all_headers))
+
+    @staticmethod
+    def _reply(response: Any) -> Reply:
+        content_type = response.headers.get("Content-Type", "")
+        assert content_type.startswith("application/json"), f"not JSON: {content_type}"
+        return Reply(response.status_code, json.loads(response.{{ "content" if cookiecutter.framework == "fastapi" else "data" }}), response.headers)
+
+
+@pytest.fixture
+def make_client() -> Iterator[Any]:
+    """``make_client(settings, scorer)``: a client of a new app."""
+{%- if cookiecutter.framework == "fastapi" %}
+    opened: list[TestClient] = []
+
+    def make(settings: Settings, scorer: Scorer) -> Client:
+        client = TestClient(create_app(settings, scorer), raise_server_exceptions=False)
+        opened.append(client.__enter__())  # runs the app's lifespan
+        return Client(client)
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+{%- else %}
+
+    def make(settings: Settings, scorer: Scorer) -> Client:
+        return Client(create_app(settings, scorer).test_client())
+
+    yield make
+{%- endif %}
+
+
+@pytest.fixture
+def client(make_client: Any, settings: Settings, scorer: Scorer) -> Client:
+    return make_client(settings, scorer)

@@ -1,0 +1,172 @@
+"""/health and /predict through the app, as a client sees them."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pytest
+import sklearn.base
+
+from {{ cookiecutter.package_name }}.scorer import Scorer, State
+from {{ cookiecutter.package_name }}.settings import Settings
+
+
+def test_health_is_503_before_the_model_is_loaded(make_client: Any, settings: Settings) -> None:
+    scorer = Scorer(settings)
+    client = make_client(settings, scorer)
+    reply = client.get("/health")
+    assert reply.status == 503
+    assert reply.json["status"] == "starting"
+    assert client.post("/predict", json_body={"instances": [[1, 2, 3, 4]]}).status == 503
+
+    scorer.load()
+    reply = client.get("/health")
+    assert (reply.status, reply.json) == (200, {"status": "ready"})
+
+
+def test_start_loads_the_model_in_the_background(make_client: Any, settings: Settings) -> None:
+    scorer = Scorer(settings)
+    client = make_client(settings, scorer)
+    scorer.start()
+    deadline = time.monotonic() + 30
+    while client.get("/health").status != 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.get("/health").json == {"status": "ready"}
+    scorer.start()  # a second start is a no-op
+    assert scorer.state is State.READY
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        pytest.param(None, "does not exist", id="no-folder"),
+        pytest.param(b"", "could not be loaded (EOFError", id="empty-file"),
+        pytest.param(b"not a pickle", "could not be loaded", id="corrupt-file"),
+    ],
+)
+def test_a_broken_model_leaves_health_503_with_the_reason(
+    make_client: Any, tmp_path: Path, content: bytes | None, problem: str
+) -> None:
+    model_dir = tmp_path / "artifact"
+    if content is not None:
+        model_dir.mkdir()
+        (model_dir / "{{ cookiecutter.model_file }}").write_bytes(content)
+    settings = Settings(model_dir=model_dir, model_file="{{ cookiecutter.model_file }}")
+    scorer = Scorer(settings)
+    scorer.load()
+    client = make_client(settings, scorer)
+    reply = client.get("/health")
+    assert reply.status == 503
+    assert reply.json["status"] == "failed"
+    assert problem in reply.json["reason"]
+    assert client.post("/predict", json_body={"instances": [[1, 2, 3, 4]]}).status == 503
+
+
+def test_a_model_saved_by_another_scikit_learn_is_refused(
+    make_client: Any, tmp_path: Path, model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(sklearn.base, "__version__", "0.24.2")  # what the pickle records
+        joblib.dump(model, tmp_path / "{{ cookiecutter.model_file }}")
+    settings = Settings(model_dir=tmp_path, model_file="{{ cookiecutter.model_file }}")
+    scorer = Scorer(settings)
+    scorer.load()
+    reply = make_client(settings, scorer).get("/health")
+    assert reply.status == 503
+    assert "InconsistentVersionWarning" in reply.json["reason"]
+    assert "0.24.2" in reply.json["reason"]
+
+
+def test_predict_rows_match_the_model(client: Any, model: Any, sample_rows: list[list[float]]) -> None:
+    reply = client.post("/predict", json_body={"instances": sample_rows})
+    assert reply.status == 200
+    assert reply.json == {"predictions": model.predict(np.array(sample_rows)).tolist()}
+
+
+def test_predict_a_single_row(client: Any, model: Any, sample_rows: list[list[float]]) -> None:
+    reply = client.post("/predict", json_body={"instances": sample_rows[1]})
+    assert reply.json == {"predictions": model.predict(np.array(sample_rows[1:2])).tolist()}
+
+
+def test_predict_records_columns_and_a_single_record(
+    client: Any, model: Any, sample_rows: list[list[float]]
+) -> None:
+    names = list(model.feature_names_in_)
+    expected = model.predict(np.array(sample_rows)).tolist()
+    records = [dict(zip(names, row, strict=True)) for row in sample_rows]
+    columns = {name: [row[i] for row in sample_rows] for i, name in enumerate(names)}
+    assert client.post("/predict", json_body={"data": records}).json["predictions"] == expected
+    assert client.post("/predict", json_body={"data": columns}).json["predictions"] == expected
+    assert client.post("/predict", json_body={"data": sample_rows}).json["predictions"] == expected
+    single = client.post("/predict", json_body={"data": records[2]})
+    assert single.json["predictions"] == expected[2:]
+
+
+JSON = "application/json"
+BAD_BODIES = [
+    pytest.param(b"", JSON, 400, "empty body", id="empty-body"),
+    pytest.param(b"{not json", JSON, 400, "malformed JSON", id="malformed-json"),
+    pytest.param(b"\xff\xfe", JSON, 400, "UTF-8", id="not-utf8"),
+    pytest.param(b'{"instances": [[1, 2, 3, 4]]}', "text/plain", 415, "Content-Type", id="text-plain"),
+    pytest.param(b'{"instances": [[1, 2, 3, 4]]}', None, 415, "Content-Type", id="no-content-type"),
+    pytest.param(b"[[1, 2, 3, 4]]", JSON, 400, "JSON object", id="not-an-object"),
+    pytest.param(b'{"rows": [[1, 2, 3, 4]]}', JSON, 400, "exactly one of", id="unknown-key"),
+    pytest.param(b'{"instances": []}', JSON, 400, "non-empty list", id="no-rows"),
+    pytest.param(b'{"instances": [[1, 2, 3]]}', JSON, 400, "expects 4 features", id="short-row"),
+    pytest.param(b'{"instances": [[1, 2, 3, 4], [1]]}', JSON, 400, "row 1", id="ragged"),
+    pytest.param(b'{"instances": [[1, "2", 3, 4]]}', JSON, 400, "is not a number", id="string"),
+    pytest.param(b'{"instances": [[1, true, 3, 4]]}', JSON, 400, "is not a number", id="bool"),
+    pytest.param(b'{"instances": [[1, null, 3, 4]]}', JSON, 400, "is not a number", id="null"),
+    pytest.param(b'{"instances": [[NaN, 2, 3, 4]]}', JSON, 400, "NaN", id="nan"),
+    pytest.param(b'{"instances": [[Infinity, 2, 3, 4]]}', JSON, 400, "Infinity", id="inf"),
+    pytest.param(b'{"instances": [[1e999, 2, 3, 4]]}', JSON, 400, "not finite", id="overflow"),
+    pytest.param(b'{"instances": [[' + b"9" * 400 + b", 2, 3, 4]]}", JSON, 400, "too large", id="huge-int"),
+    pytest.param(
+        b'{"instances": ' + b"[" * 10**5 + b"]" * 10**5 + b"}", JSON, 400, "nested", id="deep-nesting"
+    ),
+    pytest.param(b'{"data": [{"sepal_length": 1}]}', JSON, 400, "missing", id="record-missing"),
+    pytest.param(b'{"data": {"sepal_length": [1], "x": [2]}}', JSON, 400, "unknown", id="column-unknown"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "fragment"), BAD_BODIES)
+def test_bad_input_is_a_json_4xx_that_names_the_problem(
+    client: Any, body: bytes, content_type: str | None, status: int, fragment: str
+) -> None:
+    reply = client.post("/predict", body, content_type=content_type)
+    assert reply.status == status
+    assert fragment in reply.json["error"]
+    assert "Traceback" not in reply.json["error"]
+
+
+def test_body_over_the_limit_is_413(make_client: Any, settings: Settings, scorer: Scorer) -> None:
+    client = make_client(settings, scorer)  # the default limit: 10 MB
+    big = b'{"instances": [[1, 2, 3, 4]], "pad": "' + b"x" * settings.max_body_bytes + b'"}'
+    reply = client.post("/predict", big)
+    assert reply.status == 413
+    assert str(settings.max_body_bytes) in reply.json["error"]
+
+
+def test_unknown_route_and_wrong_method_answer_json(client: Any) -> None:
+    assert client.get("/nope").status == 404
+    assert client.get("/predict").status == 405
+    assert "error" in client.get("/nope").json
+
+
+def test_each_request_logs_one_json_line_with_the_request_id(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="scorer.access")
+    body = {"instances": [[5.1, 3.5, 1.4, 0.2]]}
+    reply = client.post("/predict", json_body=body, headers={"opc-request-id": "abc-123"})
+    assert reply.headers["opc-request-id"] == "abc-123"
+    (record,) = [r for r in caplog.records if r.name == "scorer.access"]
+    assert record.fields["opc-request-id"] == "abc-123"
+    assert record.fields["status"] == 200
+    assert record.fields["path"] == "/predict"
+    assert record.fields["latency_ms"] >= 0
