@@ -30,7 +30,7 @@ demo: install ## Bake the defaults into build/demo, train, serve on loopback, ch
 test: install ## Run every test of the template (bakes, project tests, real servers)
 	$(BIN)/python -m pytest
 
-lint: install ## Check the template's own code (ruff)
+lint: install ## Check the template's own code (ruff; the project folder is checked baked, by the tests)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

@@ -27,8 +27,12 @@ def load_rules() -> ModuleType:
 
 
 class OciRulesExtension(Extension):
-    """Adds the ``ocir_host`` filter: region identifier -> registry host."""
+    """Adds the ``ocir_host`` filter (region identifier -> registry host) and
+    ``template_dir``, this folder's absolute path, for the hooks: they run in
+    another process and folder, and cookiecutter's ``_repo_dir`` may be relative.
+    """
 
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters["ocir_host"] = load_rules().ocir_host
+        environment.globals["template_dir"] = str(TEMPLATE_DIR)

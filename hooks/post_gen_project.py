@@ -7,7 +7,8 @@ option is written and there is nothing to delete here.
 """
 
 NEXT_STEPS = """
-Created {{ cookiecutter.project_slug }}: a {{ cookiecutter.framework }} scorer on port {{ cookiecutter.server_port }}.
+Created {{ cookiecutter.project_slug }}:
+a {{ cookiecutter.framework }} scorer on port {{ cookiecutter.server_port }}.
 
 Next steps:
   cd {{ cookiecutter.project_slug }}

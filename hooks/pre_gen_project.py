@@ -10,7 +10,7 @@ import json
 import sys
 
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
-sys.path.insert(0, ANSWERS["_repo_dir"])
+sys.path.insert(0, r"""{{ template_dir }}""")
 
 from local_extensions import load_rules  # noqa: E402  (the template folder is on sys.path now)
 

@@ -76,14 +76,13 @@ def find_python(version: str) -> str:
 
 def run(command: list[str], cwd: Path, timeout: float = 900, **env: str) -> subprocess.CompletedProcess:
     """Run a command; fail the test with its output when it fails."""
+    # As a user runs it: not as a sub-make of the template's `make test`.
+    outer_make = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
+    clean_env = {name: value for name, value in os.environ.items() if name not in outer_make}
     result = subprocess.run(
-        command, cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
+        command, cwd=cwd, env={**clean_env, **env}, capture_output=True, text=True, timeout=timeout
     )
     if result.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed ({result.returncode}) in {cwd}:\n{result.stdout}\n{result.stderr}")
+        output = f"{result.stdout}\n{result.stderr}"
+        pytest.fail(f"{' '.join(command)} failed ({result.returncode}) in {cwd}:\n{output}")
     return result
-
-
-def python_of(project: Path) -> str:
-    return str(project / ".venv" / "bin" / "python")
-

@@ -11,32 +11,32 @@ from pathlib import Path
 import pytest
 from baking import COMBOS, DEFAULT_FLASK, Combo, bake, run
 
-EXPECTED_FILES = """
-.gitignore
-Makefile
-README.md
-gunicorn.conf.py
-model_artifact/README.md
-pyproject.toml
-requirements-dev.txt
-requirements.txt
-scripts/smoke.py
-scripts/train.py
-src/{package}/__init__.py
-src/{package}/app.py
-src/{package}/endpoints.py
-src/{package}/model_path.py
-src/{package}/oci_rules.py
-src/{package}/payload.py
-src/{package}/request_log.py
-src/{package}/scorer.py
-src/{package}/settings.py
-tests/conftest.py
-tests/test_app.py
-tests/test_model_path.py
-tests/test_payload.py
-tests/test_settings.py
-""".split()
+EXPECTED_FILES = [
+    ".gitignore",
+    "Makefile",
+    "README.md",
+    "gunicorn.conf.py",
+    "model_artifact/README.md",
+    "pyproject.toml",
+    "requirements-dev.txt",
+    "requirements.txt",
+    "scripts/smoke.py",
+    "scripts/train.py",
+    "src/{package}/__init__.py",
+    "src/{package}/app.py",
+    "src/{package}/endpoints.py",
+    "src/{package}/model_path.py",
+    "src/{package}/oci_rules.py",
+    "src/{package}/payload.py",
+    "src/{package}/request_log.py",
+    "src/{package}/scorer.py",
+    "src/{package}/settings.py",
+    "tests/conftest.py",
+    "tests/test_app.py",
+    "tests/test_model_path.py",
+    "tests/test_payload.py",
+    "tests/test_settings.py",
+]
 MAKE_TARGETS = {"help", "install", "train", "serve", "smoke", "test", "lint", "format", "clean"}
 UNRENDERED = re.compile(r"\{\{|\{%|cookiecutter\.")
 
@@ -113,7 +113,9 @@ def test_the_projects_own_tests_and_lint_pass(baked, combo: Combo) -> None:
     run(["make", "lint"], path)
     interpreter = subprocess.run(
         [str(path / ".venv/bin/python"), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert interpreter.stdout.strip() == combo.answers["python_version"]
 

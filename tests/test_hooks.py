@@ -29,13 +29,13 @@ BAD_ANSWERS = [
     ("tenancy_namespace", "My-Tenancy", "tenancy_namespace: 'My-Tenancy' must hold only lower-case letters"),
     ("ocir_repository", "Bad_Repo", "ocir_repository: 'Bad_Repo' is not a valid repository name"),
     ("workers", "0", "workers: '0' must be a whole number of at least 1"),
-    ("model_file", "models/model.joblib", "model_file: 'models/model.joblib' must be a file name without a path"),
+    ("model_file", "models/m.joblib", "model_file: 'models/m.joblib' must be a file name without a path"),
 ]
 
 
 def cookiecutter_cli(output_dir: Path, *answers: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(TEMPLATE), *answers]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(TEMPLATE)]
+    return subprocess.run([*command, *answers], capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize(
@@ -46,8 +46,8 @@ def test_bad_answer_is_refused_with_its_rule(tmp_path: Path, option: str, value:
     result = cookiecutter_cli(tmp_path, f"{option}={value}")
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
-    assert len(errors) == 1, result.stderr
-    assert message in errors[0]
+    # The option's own rule comes first; options derived from it may follow.
+    assert errors and message in errors[0], result.stderr
     assert list(tmp_path.iterdir()) == [], "the hook left files behind"
 
 

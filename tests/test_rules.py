@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import oci.regions
-from baking import DEFAULTS
+from baking import DEFAULTS, TEMPLATE
 
 from local_extensions import load_rules
+from options_table import with_table
 
 rules = load_rules()
 
@@ -38,8 +39,15 @@ def test_every_option_has_a_prompt_and_every_rule_an_option() -> None:
 
 
 def test_the_literal_defaults_pass_the_rules() -> None:
-    literal = {name: value for name, value in DEFAULTS.items() if isinstance(value, str) and "{{" not in value}
+    literal = {
+        name: value for name, value in DEFAULTS.items() if isinstance(value, str) and "{{" not in value
+    }
     literal |= {name: value[0] for name, value in DEFAULTS.items() if isinstance(value, list)}
     assert rules.validate_answers(literal) == []
     assert rules.check_port("server_port", "1024") is None
     assert rules.check_port("server_port", "65535") is None
+
+
+def test_readme_option_table_is_fresh() -> None:
+    readme = (TEMPLATE / "README.md").read_text()
+    assert with_table(readme) == readme, "run: python options_table.py --write"

@@ -56,7 +56,9 @@ def model_predictions(project: Path, rows: list[list[float]]) -> list:
     model = project / "model_artifact" / "model.joblib"
     result = subprocess.run(
         [str(project / ".venv/bin/python"), "-c", code, str(model), json.dumps(rows)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(result.stdout)
 
@@ -69,7 +71,11 @@ def test_gunicorn_serves_health_and_predict_and_stops_cleanly_on_sigterm(baked, 
     env = {**os.environ, "MODEL_DIR": str(project / "model_artifact"), "PORT": str(port)}
     server = subprocess.Popen(
         [str(project / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
-        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         wait_healthy(base, server)

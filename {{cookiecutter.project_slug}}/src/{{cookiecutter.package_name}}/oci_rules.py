@@ -252,6 +252,23 @@ def check_tag(value: str) -> str | None:
     return None
 
 
+# The rule of each option in plain words (the template README's option table).
+RULE_TEXT: dict[str, str] = {
+    "project_name": "free text",
+    "project_slug": "lower-case letters, digits and hyphens, starting with a letter",
+    "package_name": "a lower-case Python identifier, not a keyword",
+    "framework": " or ".join(FRAMEWORKS),
+    "server": " or ".join(SERVERS),
+    "python_version": ", ".join(PYTHON_VERSIONS),
+    "server_port": f"{PORT_MIN}..{PORT_MAX}, not {', '.join(map(str, RESERVED_PORTS))}",
+    "workers": "a whole number, at least 1",
+    "model_file": "a file name, no path",
+    "oci_region": "an OCI region identifier known to the OCI SDK; gives the registry host",
+    "tenancy_namespace": "lower-case letters and digits",
+    "ocir_repository": "a registry repository name: lower case, digits, '.', '_', '-', '/'",
+    "image_tag": "a Docker tag: letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'",
+}
+
 CHECKS: dict[str, Callable[[str], str | None]] = {
     "project_slug": check_slug,
     "package_name": check_package_name,
