@@ -63,14 +63,31 @@ def model_predictions(project: Path, rows: list[list[float]]) -> list:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
-def test_gunicorn_serves_health_and_predict_and_stops_cleanly_on_sigterm(baked, combo: Combo) -> None:
+GUNICORN = ["gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:{port}"]
+UVICORN = ["uvicorn", "--factory", "my_model_service.app:create_app", "--app-dir", "src", "--port", "{port}"]
+# gunicorn exits 0 after a graceful stop; uvicorn finishes its shutdown, then
+# re-raises the SIGTERM it caught, so its status is -SIGTERM.
+SERVERS = [
+    pytest.param(DEFAULT_FLASK, GUNICORN, 0, id="flask-gunicorn", marks=DEFAULT_FLASK.param().marks),
+    pytest.param(DEFAULT_FASTAPI, GUNICORN, 0, id="fastapi-gunicorn", marks=DEFAULT_FASTAPI.param().marks),
+    pytest.param(
+        DEFAULT_FASTAPI, UVICORN, -signal.SIGTERM, id="fastapi-uvicorn", marks=DEFAULT_FASTAPI.param().marks
+    ),
+]
+SHUTDOWN_LINE = {0: "Shutting down: Master", -signal.SIGTERM: "Application shutdown complete"}
+
+
+@pytest.mark.parametrize(("combo", "command", "exit_status"), SERVERS)
+def test_server_answers_health_and_predict_and_stops_cleanly_on_sigterm(
+    baked, combo: Combo, command: list[str], exit_status: int
+) -> None:
     project = baked(combo)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MODEL_DIR": str(project / "model_artifact"), "PORT": str(port)}
+    program, *arguments = (part.format(port=port) for part in command)
     server = subprocess.Popen(
-        [str(project / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
+        [str(project / ".venv/bin" / program), *arguments],
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
@@ -89,7 +106,8 @@ def test_gunicorn_serves_health_and_predict_and_stops_cleanly_on_sigterm(baked, 
     finally:
         server.send_signal(signal.SIGTERM)
         stdout, stderr = server.communicate(timeout=60)
-    assert server.returncode == 0, stderr
+    assert server.returncode == exit_status, stderr
+    assert SHUTDOWN_LINE[exit_status] in stderr
     access = [json.loads(line) for line in stdout.splitlines() if '"scorer.access"' in line]
     assert {"path": "/predict", "status": 200, "opc-request-id": "req-42"}.items() <= access[-2].items()
     with pytest.raises(OSError):
