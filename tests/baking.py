@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,3 +87,26 @@ def run(command: list[str], cwd: Path, timeout: float = 900, **env: str) -> subp
         output = f"{result.stdout}\n{result.stderr}"
         pytest.fail(f"{' '.join(command)} failed ({result.returncode}) in {cwd}:\n{output}")
     return result
+
+
+def model_predictions(project: Path, rows: list[list[float]]) -> list:
+    """What model.predict says, computed in the project's own environment."""
+    code = (
+        "import json, sys, joblib, numpy as np; "
+        "model = joblib.load(sys.argv[1]); "
+        "print(json.dumps(model.predict(np.array(json.loads(sys.argv[2]))).tolist()))"
+    )
+    model = project / "model_artifact" / "model.joblib"
+    result = subprocess.run(
+        [str(project / ".venv/bin/python"), "-c", code, str(model), json.dumps(rows)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
+import bcrypt
 import pytest
-from baking import Combo, bake, find_python, run
+from baking import TEMPLATE, Combo, bake, find_python, free_port, run
+
+
+class Registry(NamedTuple):
+    host: str
+    user: str  # <namespace>/<user>, as OCIR names its users
+    token: str
+    auth_file: str  # REGISTRY_AUTH_FILE: logins stay out of the user's home
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +39,51 @@ def baked(tmp_path_factory: pytest.TempPathFactory):
         return projects[combo.id]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def podman_env() -> dict[str, str]:
+    """Environment for podman: set up once (tests/containers/setup.sh), shared by xdist workers."""
+    state = TEMPLATE / "build" / "containers"
+    state.mkdir(parents=True, exist_ok=True)
+    with open(state / "setup.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one base-image build, whatever the worker count
+        script = run(
+            ["bash", str(TEMPLATE / "tests/containers/setup.sh"), str(state)], TEMPLATE, timeout=1800
+        )
+    exports = script.stdout.strip().removeprefix("export ").split()
+    return dict(item.split("=", 1) for item in exports)
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """Debian's docker-registry on loopback, with a user and password (htpasswd, bcrypt)."""
+    folder = tmp_path_factory.mktemp("registry")
+    user, token = "mytenancy/jane@example.com", "test-auth-token-" + os.urandom(8).hex()
+    (folder / "htpasswd").write_text(f"{user}:{bcrypt.hashpw(token.encode(), bcrypt.gensalt()).decode()}\n")
+    port = free_port()
+    (folder / "config.yml").write_text(
+        "version: 0.1\nlog:\n  level: warn\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {folder / 'data'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"auth:\n  htpasswd:\n    realm: test\n    path: {folder / 'htpasswd'}\n"
+    )
+    server = subprocess.Popen(
+        ["docker-registry", "serve", str(folder / "config.yml")], stderr=subprocess.PIPE
+    )
+    host = f"127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://{host}/v2/", timeout=1)
+        except urllib.error.HTTPError as error:
+            if error.code == 401:
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.kill()
+        pytest.fail(f"docker-registry did not start: {server.stderr.read().decode()}")
+    (folder / "auth.json").write_text("{}")
+    yield Registry(host, user, token, str(folder / "auth.json"))
+    server.terminate()
+    server.wait(timeout=10)

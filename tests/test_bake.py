@@ -12,7 +12,9 @@ import pytest
 from baking import COMBOS, DEFAULT_FLASK, Combo, bake, run
 
 EXPECTED_FILES = [
+    ".dockerignore",
     ".gitignore",
+    "Dockerfile",
     "Makefile",
     "README.md",
     "gunicorn.conf.py",
@@ -37,7 +39,10 @@ EXPECTED_FILES = [
     "tests/test_payload.py",
     "tests/test_settings.py",
 ]
-MAKE_TARGETS = {"help", "install", "train", "serve", "smoke", "test", "lint", "format", "clean"}
+MAKE_TARGETS = {
+    *("help", "install", "train", "serve", "smoke", "test", "lint", "format", "clean"),
+    *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
+}
 UNRENDERED = re.compile(r"\{\{|\{%|cookiecutter\.")
 
 

@@ -5,23 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo
+from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo, free_port, model_predictions
 
 HEALTH_TIMEOUT = 3  # seconds: the service's health-check timeout
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def call(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict]:
@@ -44,23 +36,6 @@ def wait_healthy(base: str, server: subprocess.Popen, seconds: float = 60) -> No
             pass  # not listening yet, or a 3 s timeout: try again, as the service does
         time.sleep(0.2)
     pytest.fail(f"/health was not 200 within {seconds} s")
-
-
-def model_predictions(project: Path, rows: list[list[float]]) -> list:
-    """What model.predict says, computed in the project's own environment."""
-    code = (
-        "import json, sys, joblib, numpy as np; "
-        "model = joblib.load(sys.argv[1]); "
-        "print(json.dumps(model.predict(np.array(json.loads(sys.argv[2]))).tolist()))"
-    )
-    model = project / "model_artifact" / "model.joblib"
-    result = subprocess.run(
-        [str(project / ".venv/bin/python"), "-c", code, str(model), json.dumps(rows)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
 
 
 GUNICORN = ["gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:{port}"]

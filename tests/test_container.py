@@ -1,0 +1,172 @@
+"""Real images of the default projects, built, run, tagged and pushed as a user would.
+
+podman stands in for docker (tests/containers/setup.sh); the Makefile's targets
+are driven with CONTAINER_CLI=podman, and once with the docker CLI itself
+talking to podman's API.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo, free_port, model_predictions, run
+
+MANIFEST_TYPES = ", ".join(
+    ["application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json"]
+)
+
+
+def make(project: Path, env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
+    return run(["make", "--no-print-directory", *arguments, "CONTAINER_CLI=podman"], project, **env)
+
+
+def podman(env: dict[str, str], *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(["podman", *arguments], capture_output=True, text=True, env={**os.environ, **env})
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
+def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str], combo: Combo) -> None:
+    project = baked(combo)
+    for unwanted in (".env", "tests/secret.pem"):
+        (project / unwanted).write_text("must not reach the image")  # .dockerignore keeps these out
+    name, port = f"byoc-test-{combo.id.split('-')[0].split(':')[1]}-{os.getpid()}", free_port()
+    settings = (f"PORT={port}", f"CONTAINER={name}")
+
+    started = time.monotonic()
+    make(project, podman_env, "build")
+    cold = time.monotonic() - started
+    scorer_init = next((project / "src").glob("*/__init__.py"))
+    scorer_init.write_text(scorer_init.read_text() + "# a code edit\n")
+    started = time.monotonic()
+    rebuilt = make(project, podman_env, "build")
+    cached = time.monotonic() - started
+    assert "pip install" not in rebuilt.stdout.split("COPY src/")[0].split("Using cache")[-1]
+    try:
+        started = time.monotonic()
+        assert "healthy after" in make(project, podman_env, "run", *settings).stdout
+        to_healthy = time.monotonic() - started
+
+        assert json.loads(make(project, podman_env, "health", *settings).stdout) == {"status": "ready"}
+        rows = json.loads((project / "sample_request.json").read_text())["instances"]
+        predicted = json.loads(make(project, podman_env, "predict", *settings).stdout)
+        assert predicted == {"predictions": model_predictions(project, rows)}
+
+        podman(podman_env, "healthcheck", "run", name)  # the image's own HEALTHCHECK, run by podman
+        assert podman(podman_env, "exec", name, "id", "-u").stdout.strip() != "0"
+        podman(podman_env, "exec", name, "curl", "--version")
+        compilers = podman(podman_env, "exec", name, "sh", "-c", "command -v gcc cc g++ clang", check=False)
+        assert compilers.stdout.strip() == ""
+        assert podman(podman_env, "exec", name, "ls", "-A", "/app").stdout.split() == [
+            "gunicorn.conf.py",
+            "src",
+        ]
+        write = podman(podman_env, "exec", name, "touch", "/opt/ds/model/deployed_model/x", check=False)
+        assert write.returncode != 0 and "Read-only" in write.stderr
+        logs = make(project, podman_env, "logs", *settings).stdout
+        assert '"path": "/predict", "status": 200' in logs
+    finally:
+        stop = subprocess.run(
+            ["make", "--no-print-directory", "stop", "CONTAINER_CLI=podman", *settings],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **podman_env},
+        )
+    assert stop.returncode == 0, stop.stderr
+    assert podman(podman_env, "container", "exists", name, check=False).returncode == 1
+    size = int(
+        podman(podman_env, "image", "inspect", "--format", "{{.Size}}", "my-model-service:1.0.0").stdout
+    )
+    print(
+        f"\n{combo.id}: image {size / 1e6:.0f} MB, build cold {cold:.1f} s, "
+        f"rebuild after a code edit {cached:.1f} s, run to healthy {to_healthy:.1f} s"
+    )
+    assert size < 16 * 1000**3
+
+
+def test_login_tag_push_and_digest_against_a_registry_on_loopback(
+    baked, podman_env: dict[str, str], registry
+) -> None:
+    project = baked(DEFAULT_FLASK)
+    podman_env = {**podman_env, "REGISTRY_AUTH_FILE": registry.auth_file}
+    make(project, podman_env, "build")
+    namespace, user = registry.user.split("/", 1)
+    target = (f"REGISTRY={registry.host}", f"NAMESPACE={namespace}")
+    login = make(
+        project, {**podman_env, "OCIR_AUTH_TOKEN": registry.token}, "login", f"OCI_USER={user}", *target
+    )
+    assert "Login Succeeded" in login.stdout
+    assert registry.token not in login.stdout + login.stderr
+
+    pushed = make(project, podman_env, "push", *target)
+    assert registry.token not in pushed.stdout + pushed.stderr
+    digest = (project / "deploy" / "image-digest.txt").read_text().strip()
+
+    request = urllib.request.Request(
+        f"http://{registry.host}/v2/{namespace}/my-model-service/manifests/1.0.0",
+        method="HEAD",
+        headers={
+            "Accept": MANIFEST_TYPES,
+            "Authorization": "Basic "
+            + base64.b64encode(f"{registry.user}:{registry.token}".encode()).decode(),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert digest == response.headers["Docker-Content-Digest"]
+    assert digest.startswith("sha256:") and len(digest) == 71
+    assert f"{registry.host}/{namespace}/my-model-service:1.0.0@{digest}" in pushed.stdout
+
+
+def test_login_refuses_a_wrong_token_without_showing_it(baked, podman_env: dict[str, str], registry) -> None:
+    project = baked(DEFAULT_FLASK)
+    podman_env = {**podman_env, "REGISTRY_AUTH_FILE": registry.auth_file}
+    namespace, user = registry.user.split("/", 1)
+    result = subprocess.run(
+        [
+            "make",
+            "login",
+            "CONTAINER_CLI=podman",
+            f"OCI_USER={user}",
+            f"REGISTRY={registry.host}",
+            f"NAMESPACE={namespace}",
+        ],
+        cwd=project,
+        input="wrong-token-value\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **podman_env},
+    )
+    assert result.returncode != 0
+    assert "wrong-token-value" not in result.stdout + result.stderr
+
+
+def test_make_build_works_with_the_docker_cli(baked, podman_env: dict[str, str], tmp_path: Path) -> None:
+    project = baked(DEFAULT_FLASK)
+    socket_path = tmp_path / "podman.sock"
+    service = subprocess.Popen(
+        ["podman", "system", "service", "--time=0", f"unix://{socket_path}"], env={**os.environ, **podman_env}
+    )
+    try:
+        for _ in range(100):
+            if socket_path.exists():
+                break
+            time.sleep(0.1)
+        docker = {"DOCKER_HOST": f"unix://{socket_path}", "DOCKER_BUILDKIT": "0"}
+        run(
+            ["make", "build", "CONTAINER_CLI=docker", "IMAGE_TAG=docker-cli"], project, **podman_env, **docker
+        )
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+    (image,) = json.loads(podman(podman_env, "image", "inspect", "my-model-service:docker-cli").stdout)
+    assert image["Healthcheck"]["Test"][:2] == ["CMD", "/bin/sh"]
