@@ -17,13 +17,19 @@ EXPECTED_FILES = [
     "Dockerfile",
     "Makefile",
     "README.md",
+    "deploy/deployment.toml",
     "gunicorn.conf.py",
     "model_artifact/README.md",
     "pyproject.toml",
     "requirements-dev.txt",
     "requirements.txt",
+    "scripts/artifact.py",
+    "scripts/deploy_config.py",
+    "scripts/deploy_local.py",
+    "scripts/oci_models.py",
     "scripts/smoke.py",
     "scripts/train.py",
+    "scripts/update_plan.py",
     "src/{package}/__init__.py",
     "src/{package}/app.py",
     "src/{package}/endpoints.py",
@@ -35,13 +41,17 @@ EXPECTED_FILES = [
     "src/{package}/settings.py",
     "tests/conftest.py",
     "tests/test_app.py",
+    "tests/test_artifact.py",
+    "tests/test_deploy_config.py",
     "tests/test_model_path.py",
     "tests/test_payload.py",
     "tests/test_settings.py",
+    "tests/test_update_plan.py",
 ]
 MAKE_TARGETS = {
     *("help", "install", "train", "serve", "smoke", "test", "lint", "format", "clean"),
     *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
+    *("artifact", "deploy-config", "deploy-local", "update-plan"),
 }
 UNRENDERED = re.compile(r"\{\{|\{%|cookiecutter\.")
 

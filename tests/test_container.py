@@ -13,11 +13,14 @@ import os
 import subprocess
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
 from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo, free_port, model_predictions, run
 
+# Tests that use the default Flask project run on the worker that baked it.
+DEFAULT_FLASK_GROUP = pytest.mark.xdist_group(DEFAULT_FLASK.id)
 MANIFEST_TYPES = ", ".join(
     ["application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json"]
 )
@@ -39,16 +42,18 @@ def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str
     project = baked(combo)
     for unwanted in (".env", "tests/secret.pem"):
         (project / unwanted).write_text("must not reach the image")  # .dockerignore keeps these out
-    name, port = f"byoc-test-{combo.id.split('-')[0].split(':')[1]}-{os.getpid()}", free_port()
-    settings = (f"PORT={port}", f"CONTAINER={name}")
+    framework = combo.answers["framework"]
+    name, port, tag = f"byoc-test-{framework}-{os.getpid()}", free_port(), f"test-{framework}"
+    # Each test its own tag and container: the two frameworks build side by side.
+    settings = (f"PORT={port}", f"CONTAINER={name}", f"IMAGE_TAG={tag}")
 
     started = time.monotonic()
-    make(project, podman_env, "build")
+    make(project, podman_env, "build", *settings)
     cold = time.monotonic() - started
     scorer_init = next((project / "src").glob("*/__init__.py"))
     scorer_init.write_text(scorer_init.read_text() + "# a code edit\n")
     started = time.monotonic()
-    rebuilt = make(project, podman_env, "build")
+    rebuilt = make(project, podman_env, "build", *settings)
     cached = time.monotonic() - started
     assert "pip install" not in rebuilt.stdout.split("COPY src/")[0].split("Using cache")[-1]
     try:
@@ -85,7 +90,7 @@ def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str
     assert stop.returncode == 0, stop.stderr
     assert podman(podman_env, "container", "exists", name, check=False).returncode == 1
     size = int(
-        podman(podman_env, "image", "inspect", "--format", "{{.Size}}", "my-model-service:1.0.0").stdout
+        podman(podman_env, "image", "inspect", "--format", "{{.Size}}", f"my-model-service:{tag}").stdout
     )
     print(
         f"\n{combo.id}: image {size / 1e6:.0f} MB, build cold {cold:.1f} s, "
@@ -93,7 +98,35 @@ def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str
     )
     assert size < 16 * 1000**3
 
+    make(project, podman_env, "artifact")
+    deployed = make(project, podman_env, "deploy-local", *settings, "HEALTH_DEADLINE=120").stdout
+    assert "3. healthy after" in deployed
+    assert '4. POST /predict sample_request.json -> 200 {"predictions":' in deployed
+    assert podman(podman_env, "container", "exists", f"{name}-deploy-local", check=False).returncode == 1
 
+    broken = project / "dist" / "no-model.zip"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("README.md", "an artifact without its model")
+    failed = subprocess.run(
+        [
+            "make",
+            "deploy-local",
+            "CONTAINER_CLI=podman",
+            f"ARTIFACT={broken}",
+            "HEALTH_DEADLINE=6",
+            *settings,
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **podman_env},
+    )
+    assert failed.returncode != 0
+    assert "3. FAILED: not healthy within 6 s" in failed.stderr
+    assert "model file 'model.joblib' not found" in failed.stderr  # the scorer's own log says why
+
+
+@DEFAULT_FLASK_GROUP
 def test_login_tag_push_and_digest_against_a_registry_on_loopback(
     baked, podman_env: dict[str, str], registry
 ) -> None:
@@ -127,6 +160,7 @@ def test_login_tag_push_and_digest_against_a_registry_on_loopback(
     assert f"{registry.host}/{namespace}/my-model-service:1.0.0@{digest}" in pushed.stdout
 
 
+@DEFAULT_FLASK_GROUP
 def test_login_refuses_a_wrong_token_without_showing_it(baked, podman_env: dict[str, str], registry) -> None:
     project = baked(DEFAULT_FLASK)
     podman_env = {**podman_env, "REGISTRY_AUTH_FILE": registry.auth_file}
@@ -150,6 +184,7 @@ def test_login_refuses_a_wrong_token_without_showing_it(baked, podman_env: dict[
     assert "wrong-token-value" not in result.stdout + result.stderr
 
 
+@DEFAULT_FLASK_GROUP
 def test_make_build_works_with_the_docker_cli(baked, podman_env: dict[str, str], tmp_path: Path) -> None:
     project = baked(DEFAULT_FLASK)
     socket_path = tmp_path / "podman.sock"

@@ -21,6 +21,12 @@ RESERVED_PORTS = (24224, 8446, 8447)
 MAX_CMD_ENTRYPOINT_BYTES = 2048
 MAX_IMAGE_BYTES = 16 * 1000**3  # 16 GB, uncompressed
 MAX_PREDICT_BODY_BYTES = 10 * 1024 * 1024  # 10 MB per /predict request
+# Model artifacts: up to 100 MB through the Console, up to 2 GB uploaded
+# directly (SDK, CLI); larger ones go through Object Storage, up to 400 GB.
+MAX_CONSOLE_ARTIFACT_BYTES = 100 * 1000**2
+MAX_DIRECT_ARTIFACT_BYTES = 2 * 1000**3
+MAX_ARTIFACT_BYTES = 400 * 1000**3
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 MODEL_MOUNT = "/opt/ds/model/deployed_model"
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 FRAMEWORKS = ("flask", "fastapi")
@@ -162,6 +168,19 @@ def ocir_host(region: str) -> str:
     if realm == "oc1":
         return f"{key}.ocir.io"
     return f"ocir.{region}.oci.{REALM_DOMAINS[realm]}"
+
+
+def region_of_registry(host: str) -> str | None:
+    """The region whose Container Registry is ``host`` (``iad.ocir.io`` or ``us-ashburn-1.ocir.io``)."""
+    for region in REGIONS:
+        if host in {ocir_host(region), f"{region}.ocir.io"}:
+            return region
+    return None
+
+
+def command_bytes(cmd: list[str], entrypoint: list[str]) -> int:
+    """Size of CMD and ENTRYPOINT together, as the service counts it (the arguments' bytes)."""
+    return sum(len(part.encode()) for part in [*entrypoint, *cmd])
 
 
 # Each check takes an answer as text and returns an error message that names

@@ -1,0 +1,119 @@
+"""Zip model_artifact/ into one deterministic model artifact for the model catalog.
+
+Same inputs, byte-identical zip (sorted entries, fixed timestamps and modes), so
+its sha256 names what was trained. Files sit at the zip root: OCI unzips it at
+/opt/ds/model/deployed_model, so the model ends up at a path the scorer knows.
+Caches, OS litter, virtual environments and secrets are left out. The zip is
+refused, and none is left behind, when the model is missing or does not load
+and answer a prediction, or when the zip is over the catalog's limits.
+
+    python scripts/artifact.py [--source model_artifact] [--output dist/model_artifact.zip]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+from {{ cookiecutter.package_name }}.oci_rules import MAX_ARTIFACT_BYTES, MAX_DIRECT_ARTIFACT_BYTES, MODEL_MOUNT
+from {{ cookiecutter.package_name }}.scorer import Scorer
+from {{ cookiecutter.package_name }}.settings import Settings
+
+PROJECT = Path(__file__).resolve().parent.parent
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
+FILE_MODE = 0o100644  # a regular file, rw-r--r--
+SKIPPED_FOLDERS = {"__pycache__", ".venv", "venv", ".git", ".ipynb_checkpoints", "__MACOSX", ".pytest_cache"}
+SKIPPED_FILES = {".DS_Store", "Thumbs.db", ".env", ".netrc", "id_rsa", "id_ed25519", "credentials"}
+SKIPPED_SUFFIXES = {".pyc", ".pyo", ".pem", ".key", ".p12", ".pfx", ".env"}
+
+
+class ArtifactError(Exception):
+    """The artifact can't be made; the message says why."""
+
+
+def artifact_files(source: Path) -> list[tuple[str, Path]]:
+    """(name in the zip, file) for every file kept, sorted by name."""
+    kept = []
+    for folder, subfolders, files in os.walk(source):
+        subfolders[:] = [name for name in subfolders if name not in SKIPPED_FOLDERS]
+        for name in files:
+            path = Path(folder) / name
+            if name in SKIPPED_FILES or path.suffix in SKIPPED_SUFFIXES or not path.is_file():
+                continue
+            kept.append((path.relative_to(source).as_posix(), path))
+    return sorted(kept)
+
+
+def check_model(source: Path, model_file: str) -> None:
+    """Load the model as the server will, warm-up prediction included."""
+    scorer = Scorer(Settings(model_dir=source, model_file=model_file))
+    scorer.load()
+    if not scorer.ready:
+        raise ArtifactError(f"the model does not load: {scorer.reason}")
+
+
+def write_zip(files: list[tuple[str, Path]], output: Path, limit: int) -> str:
+    """Write the zip (atomically) and return its sha256; refuse one over ``limit`` bytes."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+            for name, path in files:
+                entry = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+                entry.external_attr = FILE_MODE << 16
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                with path.open("rb") as source, archive.open(entry, "w", force_zip64=True) as target:
+                    while chunk := source.read(1 << 20):
+                        target.write(chunk)
+        size = partial.stat().st_size
+        if size > limit:
+            raise ArtifactError(f"the zip is {size} bytes, over the limit of {limit} bytes")
+        digest = hashlib.sha256()
+        with partial.open("rb") as written:
+            while chunk := written.read(1 << 20):
+                digest.update(chunk)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    return digest.hexdigest()
+
+
+def make_artifact(source: Path, output: Path, model_file: str, limit: int = MAX_ARTIFACT_BYTES) -> str:
+    if not (source / model_file).is_file():
+        raise ArtifactError(f"{source / model_file} is missing: run `make train` (or set MODEL_FILE)")
+    check_model(source, model_file)
+    files = artifact_files(source)
+    return write_zip(files, output, limit)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=PROJECT / "model_artifact")
+    parser.add_argument("--output", type=Path, default=PROJECT / "dist" / "model_artifact.zip")
+    parser.add_argument("--model-file", default=os.environ.get("MODEL_FILE", "{{ cookiecutter.model_file }}"))
+    parser.add_argument("--max-bytes", type=int, default=MAX_ARTIFACT_BYTES, help="refuse a larger zip")
+    args = parser.parse_args()
+    output = args.output.resolve()
+    for stale in (output, output.with_name(output.name + ".sha256")):
+        stale.unlink(missing_ok=True)  # never leave a zip that looks like this run's
+    try:
+        sha256 = make_artifact(args.source, output, args.model_file, args.max_bytes)
+    except ArtifactError as error:
+        print(f"artifact refused: {error}", file=sys.stderr)
+        return 1
+    for name, path in artifact_files(args.source):
+        print(f"  {MODEL_MOUNT}/{name}  ({path.stat().st_size} bytes)")
+    size = output.stat().st_size
+    output.with_name(output.name + ".sha256").write_text(f"{sha256}  {output.name}\n")
+    print(f"{output} {size} bytes sha256:{sha256}")
+    if size > MAX_DIRECT_ARTIFACT_BYTES:
+        print("over 2 GB: upload it through Object Storage (large model artifact)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
