@@ -24,6 +24,8 @@ EXPECTED_FILES = [
     "requirements-dev.txt",
     "requirements.txt",
     "scripts/artifact.py",
+    "scripts/catalog.py",
+    "scripts/deploy.py",
     "scripts/deploy_config.py",
     "scripts/deploy_local.py",
     "scripts/oci_models.py",
@@ -42,6 +44,7 @@ EXPECTED_FILES = [
     "tests/conftest.py",
     "tests/test_app.py",
     "tests/test_artifact.py",
+    "tests/test_deploy.py",
     "tests/test_deploy_config.py",
     "tests/test_model_path.py",
     "tests/test_payload.py",
@@ -51,7 +54,7 @@ EXPECTED_FILES = [
 MAKE_TARGETS = {
     *("help", "install", "train", "serve", "smoke", "test", "lint", "format", "clean"),
     *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
-    *("artifact", "deploy-config", "deploy-local", "update-plan"),
+    *("artifact", "deploy-config", "deploy-local", "update-plan", "deploy", "deploy-update", "catalog"),
 }
 UNRENDERED = re.compile(r"\{\{|\{%|cookiecutter\.")
 

@@ -97,9 +97,9 @@ def local_image_bytes(cli: str, image: str) -> int | None:
     """The uncompressed size of a local image, or None when it is not there."""
     try:
         result = subprocess.run([cli, "image", "inspect", image], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return int(json.loads(result.stdout)[0]["Size"]) if result.returncode == 0 else None
+        return int(json.loads(result.stdout)[0]["Size"]) if result.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError, LookupError, TypeError):
+        return None  # no such CLI or image, or an answer without a size
 
 
 def environment_configuration(container: dict[str, Any]) -> Body:
