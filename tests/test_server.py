@@ -44,6 +44,13 @@ UVICORN = ["uvicorn", "--factory", "my_model_service.app:create_app", "--app-dir
 # re-raises the SIGTERM it caught, so its status is -SIGTERM.
 SERVERS = [
     pytest.param(DEFAULT_FLASK, GUNICORN, 0, id="flask-gunicorn", marks=DEFAULT_FLASK.param().marks),
+    pytest.param(
+        DEFAULT_FLASK,
+        [*GUNICORN, "--preload"],
+        0,
+        id="flask-gunicorn-preload",
+        marks=DEFAULT_FLASK.param().marks,
+    ),
     pytest.param(DEFAULT_FASTAPI, GUNICORN, 0, id="fastapi-gunicorn", marks=DEFAULT_FASTAPI.param().marks),
     pytest.param(
         DEFAULT_FASTAPI, UVICORN, -signal.SIGTERM, id="fastapi-uvicorn", marks=DEFAULT_FASTAPI.param().marks

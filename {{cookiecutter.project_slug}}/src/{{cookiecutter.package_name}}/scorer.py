@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import warnings
+import weakref
 from typing import Any
 
 import joblib
@@ -44,9 +45,13 @@ class Scorer:
         self.n_features: int | None = None
         self.feature_names: list[str] | None = None
         self._lock = threading.Lock()
-        # A forked worker (gunicorn --preload) does not inherit the loading
-        # thread: start it again in the child if the parent had not finished.
-        os.register_at_fork(after_in_child=self._restart_after_fork)
+        self._loader: threading.Thread | None = None
+        # A fork in the middle of loading (gunicorn --preload forks its workers
+        # from the process that loads) would leave the child half-imported
+        # modules and no loader: let the fork wait for the load to finish.
+        # (A weak reference: the fork hook can't be removed, the scorer can.)
+        this = weakref.ref(self)
+        os.register_at_fork(before=lambda: (scorer := this()) and scorer.wait())
 
     @property
     def ready(self) -> bool:
@@ -59,13 +64,14 @@ class Scorer:
                 return
             self.state = State.LOADING
             self.reason = "model is loading"
-        threading.Thread(target=self.load, name="model-loader", daemon=True).start()
+            self._loader = threading.Thread(target=self.load, name="model-loader", daemon=True)
+        self._loader.start()
 
-    def _restart_after_fork(self) -> None:
-        self._lock = threading.Lock()
-        if self.state is State.LOADING:
-            self.state = State.STARTING
-            self.start()
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until a background load has finished."""
+        loader = self._loader
+        if loader is not None and loader.is_alive() and loader is not threading.current_thread():
+            loader.join(timeout)
 
     def load(self) -> None:
         """Load the model file and answer one warm-up prediction."""
