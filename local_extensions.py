@@ -8,9 +8,12 @@ loads that file from the template tree.
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+from jinja2 import StrictUndefined
 from jinja2.ext import Extension
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
@@ -26,13 +29,49 @@ def load_rules() -> ModuleType:
     return module
 
 
+OPTIONS = [name for name in json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text()) if name[0] != "_"]
+
+
 class OciRulesExtension(Extension):
-    """Adds the ``ocir_host`` filter (region identifier -> registry host) and
-    ``template_dir``, this folder's absolute path, for the hooks: they run in
-    another process and folder, and cookiecutter's ``_repo_dir`` may be relative.
+    """The rules in Jinja, for cookiecutter and copier alike.
+
+    Filters: ``ocir_host`` (region -> registry host), ``project_slug`` (name ->
+    slug), ``oci_check(option)`` (the rule's message, or "" when the value is
+    fine: copier's validators). Global: ``template_dir``, this folder's absolute
+    path, for the hooks, which run in another process and folder.
     """
 
     def __init__(self, environment):
         super().__init__(environment)
-        environment.filters["ocir_host"] = load_rules().ocir_host
+        rules = load_rules()
+        environment.filters["ocir_host"] = rules.ocir_host
+        environment.filters["project_slug"] = rules.slug_of
+        environment.filters["oci_check"] = lambda value, option: rules.CHECKS[option](str(value)) or ""
         environment.globals["template_dir"] = str(TEMPLATE_DIR)
+
+
+def cookiecutter_namespace(answers: dict[str, Any], answers_file: str) -> dict[str, Any]:
+    """What ``cookiecutter.<name>`` holds in the template files, from copier's answers."""
+    namespace = {name: answers[name] for name in OPTIONS if name in answers}
+    namespace["__ocir_host"] = load_rules().ocir_host(str(namespace.get("oci_region", "")))
+    namespace["_copier_answers_file"] = answers_file
+    return namespace
+
+
+try:
+    from copier_template_extensions import ContextHook
+except ImportError:  # cookiecutter alone: only the extension above is used
+    ContextHook = Extension
+
+
+class CookiecutterNamespace(ContextHook):
+    """Copier: puts the answers under ``cookiecutter``, so the files keep one syntax;
+    and makes undefined names an error, as they are under cookiecutter."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.undefined = StrictUndefined
+
+    def hook(self, context: dict[str, Any]) -> None:
+        answers_file = str(context["_copier_conf"]["answers_file"])
+        context["cookiecutter"] = cookiecutter_namespace(context, answers_file)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import oci.regions
-from baking import DEFAULTS, TEMPLATE
+from baking import DEFAULTS, bake
 
 from local_extensions import load_rules
-from options_table import with_table
+from sync_options import stale_files
 
 rules = load_rules()
 
@@ -48,6 +48,12 @@ def test_the_literal_defaults_pass_the_rules() -> None:
     assert rules.check_port("server_port", "65535") is None
 
 
-def test_readme_option_table_is_fresh() -> None:
-    readme = (TEMPLATE / "README.md").read_text()
-    assert with_table(readme) == readme, "run: python options_table.py --write"
+def test_readme_table_and_copier_yml_are_fresh() -> None:
+    assert stale_files() == [], "run: python sync_options.py"
+
+
+def test_the_slug_filter_is_cookiecutters_derived_default(tmp_path) -> None:
+    names = {"My Model Service": "my-model-service", "Bob's Fraud Model v2": "bobs-fraud-model-v2"}
+    for name, slug in names.items():
+        assert rules.slug_of(name) == slug
+        assert bake(tmp_path / slug, {"project_name": name}).name == slug

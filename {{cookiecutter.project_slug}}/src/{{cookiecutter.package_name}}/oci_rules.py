@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 
 PORT_MIN = 1024
@@ -181,6 +182,12 @@ def region_of_registry(host: str) -> str | None:
 def command_bytes(cmd: list[str], entrypoint: list[str]) -> int:
     """Size of CMD and ENTRYPOINT together, as the service counts it (the arguments' bytes)."""
     return sum(len(part.encode()) for part in [*entrypoint, *cmd])
+
+
+def slug_of(name: str) -> str:
+    """The project slug derived from a project name: "Churn Model v2" -> "churn-model-v2"."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.replace("'", "").lower()).strip("-")
 
 
 # Each check takes an answer as text and returns an error message that names
