@@ -1,7 +1,7 @@
 """gunicorn settings of the scorer (gunicorn reads ./gunicorn.conf.py by itself).
 
 Every value can be changed from the environment without rebuilding the image:
-PORT, WORKERS, TIMEOUT, GRACEFUL_TIMEOUT, KEEPALIVE, LOG_LEVEL.
+PORT, WORKERS, {{ "THREADS, " if cookiecutter.framework == "flask" else "" }}TIMEOUT, GRACEFUL_TIMEOUT, KEEPALIVE, LOG_LEVEL.
 """
 
 import os
@@ -12,7 +12,10 @@ wsgi_app = "{{ cookiecutter.package_name }}.app:create_app()"
 {%- if cookiecutter.framework == "fastapi" %}
 worker_class = "uvicorn_worker.UvicornWorker"
 {%- else %}
-worker_class = "sync"
+# Threads, so /health is answered while the other threads run slow predictions
+# (with sync workers it would wait behind them and miss the 3 s health timeout).
+worker_class = "gthread"
+threads = int(os.environ.get("THREADS", "4"))
 {%- endif %}
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '{{ cookiecutter.server_port }}')}"

@@ -1,0 +1,92 @@
+"""/health stays quick while every worker is busy with slow predictions.
+
+OCI restarts a container whose health check (3 s timeout) fails, so a busy scorer
+must still answer /health. The slow model is plain scikit-learn: a brute-force
+k-nearest-neighbours classifier over a million rows, about two seconds per 2,000 rows here.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo, free_port
+from test_server import wait_healthy
+
+WORKERS = 2
+BUSY_CLIENTS = 2 * WORKERS  # every worker has more than one slow request in flight
+LOAD_SECONDS = 15
+SLOW_MODEL = """
+import sys, joblib, numpy as np
+from sklearn.neighbors import KNeighborsClassifier
+rng = np.random.default_rng(0)
+model = KNeighborsClassifier(algorithm="brute").fit(rng.random((1_000_000, 4)), rng.integers(0, 3, 1_000_000))
+joblib.dump(model, sys.argv[1])
+"""
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, timeout: float = 3) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Content-Type": "application/json"} if body else {}
+    connection.request(method, path, body=body, headers=headers)
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+@pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
+def test_health_answers_within_3_s_while_every_worker_is_busy(baked, combo: Combo, tmp_path: Path) -> None:
+    project = baked(combo)
+    subprocess.run(
+        [str(project / ".venv/bin/python"), "-c", SLOW_MODEL, str(tmp_path / "model.joblib")], check=True
+    )
+    port = free_port()
+    log = tmp_path / "stdout.log"
+    env = {**os.environ, "MODEL_DIR": str(tmp_path), "WORKERS": str(WORKERS)}
+    with log.open("w") as stdout:
+        server = subprocess.Popen(
+            [str(project / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
+            cwd=project,
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", server)
+        while log.read_text().count('"message": "model ready"') < WORKERS:
+            time.sleep(0.1)
+        slow_body = json.dumps({"instances": [[0.5, 0.5, 0.5, 0.5]] * 2000}).encode()
+        stop = time.monotonic() + LOAD_SECONDS
+        predictions: list[int] = []
+
+        def keep_busy() -> None:
+            while time.monotonic() < stop:
+                predictions.append(request(port, "POST", "/predict", slow_body, timeout=60))
+
+        clients = [threading.Thread(target=keep_busy) for _ in range(BUSY_CLIENTS)]
+        for client in clients:
+            client.start()
+        time.sleep(1)  # let the slow requests reach every worker
+        health_seconds = []
+        while time.monotonic() < stop - 1:
+            started = time.monotonic()
+            status = request(port, "GET", "/health", timeout=3)  # raises on the service's timeout
+            health_seconds.append(time.monotonic() - started)
+            assert status == 200
+            time.sleep(0.5)
+        for client in clients:
+            client.join()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=90)
+    assert len(health_seconds) >= 5
+    assert max(health_seconds) < 3
+    assert len(predictions) >= BUSY_CLIENTS and set(predictions) == {200}
