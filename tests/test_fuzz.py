@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo, free_port
+from baking import DEFAULT_FASTAPI, DEFAULT_FLASK
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_server import wait_healthy
+from serving import gunicorn_with_every_worker_ready
 
 EXAMPLES = 1500  # per framework
-WORKERS = 2  # the template's default
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 numbers = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
@@ -82,30 +77,11 @@ content_types = st.sampled_from(
 
 @pytest.fixture(params=[DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
 def server(request: pytest.FixtureRequest, baked, tmp_path: Path) -> Iterator[int]:
-    combo: Combo = request.param
-    project = baked(combo)
-    port = free_port()
-    env = {**os.environ, "MODEL_DIR": str(project / "model_artifact")}
-    log = tmp_path / "stdout.log"
-    with log.open("w") as stdout:
-        process = subprocess.Popen(
-            [str(project / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
-            cwd=project,
-            env=env,
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    wait_healthy(f"http://127.0.0.1:{port}", process)
-    # /health was answered by one worker; wait until every worker has its model (a worker
-    # still loading answers 503, which is right, but not what this test is about).
-    deadline = time.monotonic() + 60
-    while log.read_text().count('"message": "model ready"') < WORKERS and time.monotonic() < deadline:
-        time.sleep(0.1)
-    yield port
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    assert "Traceback" not in stderr, stderr
+    project = baked(request.param)
+    with gunicorn_with_every_worker_ready(
+        project, project / "model_artifact", tmp_path / "stdout.log"
+    ) as port:
+        yield port
 
 
 def post(port: int, body: bytes, content_type: str | None) -> tuple[int, str, dict]:

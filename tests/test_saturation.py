@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
 import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo, free_port
-from test_server import wait_healthy
+from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo
+from serving import WORKERS, gunicorn_with_every_worker_ready
 
-WORKERS = 2
 BUSY_CLIENTS = 2 * WORKERS  # every worker has more than one slow request in flight
 LOAD_SECONDS = 15
 SLOW_MODEL = """
@@ -47,22 +44,7 @@ def test_health_answers_within_3_s_while_every_worker_is_busy(baked, combo: Comb
     subprocess.run(
         [str(project / ".venv/bin/python"), "-c", SLOW_MODEL, str(tmp_path / "model.joblib")], check=True
     )
-    port = free_port()
-    log = tmp_path / "stdout.log"
-    env = {**os.environ, "MODEL_DIR": str(tmp_path), "WORKERS": str(WORKERS)}
-    with log.open("w") as stdout:
-        server = subprocess.Popen(
-            [str(project / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
-            cwd=project,
-            env=env,
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", server)
-        while log.read_text().count('"message": "model ready"') < WORKERS:
-            time.sleep(0.1)
+    with gunicorn_with_every_worker_ready(project, tmp_path, tmp_path / "stdout.log") as port:
         slow_body = json.dumps({"instances": [[0.5, 0.5, 0.5, 0.5]] * 2000}).encode()
         stop = time.monotonic() + LOAD_SECONDS
         predictions: list[int] = []
@@ -84,9 +66,6 @@ def test_health_answers_within_3_s_while_every_worker_is_busy(baked, combo: Comb
             time.sleep(0.5)
         for client in clients:
             client.join()
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=90)
     assert len(health_seconds) >= 5
     assert max(health_seconds) < 3
     assert len(predictions) >= BUSY_CLIENTS and set(predictions) == {200}

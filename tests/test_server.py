@@ -6,37 +6,10 @@ import json
 import os
 import signal
 import subprocess
-import time
-import urllib.error
-import urllib.request
 
 import pytest
 from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo, free_port, model_predictions
-
-HEALTH_TIMEOUT = 3  # seconds: the service's health-check timeout
-
-
-def call(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=body, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=HEALTH_TIMEOUT) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def wait_healthy(base: str, server: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the server exited before it was healthy"
-        try:
-            if call(f"{base}/health")[0] == 200:
-                return
-        except OSError:
-            pass  # not listening yet, or a 3 s timeout: try again, as the service does
-        time.sleep(0.2)
-    pytest.fail(f"/health was not 200 within {seconds} s")
-
+from serving import call, wait_healthy
 
 GUNICORN = ["gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:{port}"]
 UVICORN = ["uvicorn", "--factory", "my_model_service.app:create_app", "--app-dir", "src", "--port", "{port}"]
