@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from serving import gunicorn_with_every_worker_ready
 
 EXAMPLES = 1500  # per framework
+LIMIT = 10 * 1024 * 1024  # the scorer's default MAX_BODY_BYTES
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 numbers = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
@@ -84,10 +85,13 @@ def server(request: pytest.FixtureRequest, baked, tmp_path: Path) -> Iterator[in
         yield port
 
 
-def post(port: int, body: bytes, content_type: str | None) -> tuple[int, str, dict]:
+def post(
+    port: int, body: bytes | Iterator[bytes], content_type: str | None, chunked: bool = False
+) -> tuple[int, str, dict]:
+    """POST with Python's plain client, which reads the answer only after sending the whole body."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     headers = {"Content-Type": content_type} if content_type else {}
-    connection.request("POST", "/predict", body=body, headers=headers)
+    connection.request("POST", "/predict", body=body, headers=headers, encode_chunked=chunked)
     response = connection.getresponse()
     text = response.read().decode("utf-8", "replace")
     connection.close()
@@ -115,3 +119,20 @@ def test_fuzzed_bodies_get_json_4xx_or_right_predictions(server: int) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", server, timeout=3)
     connection.request("GET", "/health")
     assert connection.getresponse().status == 200
+
+
+def padded(size: int) -> bytes:
+    """A valid request of exactly ``size`` bytes (JSON allows trailing spaces)."""
+    body = b'{"instances": [[5.1, 3.5, 1.4, 0.2]]}'
+    return body + b" " * (size - len(body))
+
+
+def test_bodies_over_10_mb_get_a_json_413_the_client_can_read(server: int) -> None:
+    chunk = 1024 * 1024
+    for size, chunked in [(LIMIT + 1, False), (15_000_000, False), (LIMIT + 1, True), (15_000_000, True)]:
+        body = padded(size)
+        sent = (body[start : start + chunk] for start in range(0, size, chunk)) if chunked else body
+        status, kind, answer = post(server, sent, "application/json", chunked=chunked)
+        assert (status, kind) == (413, "application/json"), (size, chunked, answer)
+        assert str(LIMIT) in answer["error"]
+    assert post(server, padded(LIMIT), "application/json")[0] == 200  # the limit itself passes

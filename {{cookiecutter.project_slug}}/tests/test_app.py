@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,18 @@ def test_body_over_the_limit_is_413(make_client: Any, settings: Settings, scorer
     reply = client.post("/predict", big)
     assert reply.status == 413
     assert str(settings.max_body_bytes) in reply.json["error"]
+
+
+def test_body_of_exactly_the_limit_passes_and_one_byte_more_is_413(
+    make_client: Any, settings: Settings, scorer: Scorer
+) -> None:
+    body = b'{"instances": [[5.1, 3.5, 1.4, 0.2]]}'
+    small = replace(settings, max_body_bytes=len(body) + 10)
+    client = make_client(small, scorer)
+    assert client.post("/predict", body + b" " * 10).status == 200
+    reply = client.post("/predict", body + b" " * 11)
+    assert reply.status == 413
+    assert str(small.max_body_bytes) in reply.json["error"]
 
 
 def test_unknown_route_and_wrong_method_answer_json(client: Any) -> None:
