@@ -11,11 +11,20 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from baking import free_port
 
+SLOW_MODEL = """
+import sys, joblib, numpy as np
+from sklearn.neighbors import KNeighborsClassifier
+rng = np.random.default_rng(0)
+model = KNeighborsClassifier(algorithm="brute").fit(rng.random((1_000_000, 4)), rng.integers(0, 3, 1_000_000))
+joblib.dump(model, sys.argv[1])
+"""
+SLOW_BODY = json.dumps({"instances": [[0.5, 0.5, 0.5, 0.5]] * 2000}).encode()
 HEALTH_TIMEOUT = 3  # seconds: the service's health-check timeout
 WORKERS = 2  # the template's default
 
@@ -42,30 +51,54 @@ def wait_healthy(base: str, server: subprocess.Popen, seconds: float = 60) -> No
     pytest.fail(f"/health was not 200 within {seconds} s")
 
 
+@dataclass
+class Gunicorn:
+    """A running gunicorn master of a baked project; its JSON lines go to ``log``."""
+
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+    def workers(self) -> set[int]:
+        """The master's worker processes now."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        return {int(pid) for pid in children.split()}
+
+    def models_ready(self) -> int:
+        """How many times a worker logged that its model is ready."""
+        return self.log.read_text().count('"message": "model ready"')
+
+
+def write_slow_model(project: Path, path: Path) -> None:
+    """A plain scikit-learn model that takes about two seconds per 2,000-row request here."""
+    subprocess.run([str(project / ".venv/bin/python"), "-c", SLOW_MODEL, str(path)], check=True)
+
+
 @contextmanager
-def gunicorn_with_every_worker_ready(project: Path, model_dir: Path, log: Path) -> Iterator[int]:
+def gunicorn_with_every_worker_ready(project: Path, model_dir: Path, log: Path) -> Iterator[Gunicorn]:
     """The project's gunicorn on a free loopback port, once every worker has its model.
 
-    /health is answered by whichever worker takes the connection; a worker still loading
-    answers 503, which is right, but not what the callers test: they wait for each
-    worker's "model ready" log line too. Yields the port; on exit, SIGTERM and no
-    traceback in gunicorn's log.
+    A worker takes connections only once its model is loaded (the project's
+    post_worker_init hook), so /health is 200 as soon as one is; the callers want
+    every worker serving, so they wait for each worker's "model ready" line too.
+    On exit: SIGTERM unless the test stopped it, and no traceback in gunicorn's log.
     """
     port = free_port()
     env = {**os.environ, "MODEL_DIR": str(model_dir), "WORKERS": str(WORKERS)}
     command = [str(project / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
-    with log.open("w") as stdout:
-        server = subprocess.Popen(
-            command, cwd=project, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True
-        )
+    errors = log.with_suffix(".stderr")
+    with log.open("w") as stdout, errors.open("w") as stderr:
+        process = subprocess.Popen(command, cwd=project, env=env, stdout=stdout, stderr=stderr)
+    served = Gunicorn(port, process, log)
     try:
-        wait_healthy(f"http://127.0.0.1:{port}", server)
+        wait_healthy(f"http://127.0.0.1:{port}", process)
         deadline = time.monotonic() + 60
-        while log.read_text().count('"message": "model ready"') < WORKERS:
+        while served.models_ready() < WORKERS:
             assert time.monotonic() < deadline, "not every worker loaded its model within 60 s"
             time.sleep(0.1)
-        yield port
+        yield served
     finally:
-        server.send_signal(signal.SIGTERM)
-        _, stderr = server.communicate(timeout=90)
-    assert "Traceback" not in stderr, stderr
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.wait(timeout=90)
+    assert "Traceback" not in errors.read_text(), errors.read_text()

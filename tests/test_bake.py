@@ -51,6 +51,7 @@ EXPECTED_FILES = [
     "tests/test_settings.py",
     "tests/test_update_plan.py",
 ]
+FRAMEWORK_FILES = {"flask": ["src/{package}/gthread_worker.py"], "fastapi": []}
 MAKE_TARGETS = {
     *("help", "install", "train", "serve", "smoke", "test", "lint", "format", "clean"),
     *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
@@ -72,7 +73,8 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Combo, Path
 def test_files_are_exactly_the_expected_ones(project: tuple[Combo, Path]) -> None:
     combo, path = project
     package = combo.answers.get("package_name", "my_model_service")
-    assert files_of(path) == sorted(name.format(package=package) for name in EXPECTED_FILES)
+    expected = [*EXPECTED_FILES, *FRAMEWORK_FILES[combo.answers["framework"]]]
+    assert files_of(path) == sorted(name.format(package=package) for name in expected)
 
 
 def test_nothing_is_left_unrendered(project: tuple[Combo, Path]) -> None:

@@ -81,8 +81,8 @@ def server(request: pytest.FixtureRequest, baked, tmp_path: Path) -> Iterator[in
     project = baked(request.param)
     with gunicorn_with_every_worker_ready(
         project, project / "model_artifact", tmp_path / "stdout.log"
-    ) as port:
-        yield port
+    ) as served:
+        yield served.port
 
 
 def post(

@@ -8,25 +8,16 @@ k-nearest-neighbours classifier over a million rows, about two seconds per 2,000
 from __future__ import annotations
 
 import http.client
-import json
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo
-from serving import WORKERS, gunicorn_with_every_worker_ready
+from serving import SLOW_BODY, WORKERS, gunicorn_with_every_worker_ready, write_slow_model
 
 BUSY_CLIENTS = 2 * WORKERS  # every worker has more than one slow request in flight
 LOAD_SECONDS = 15
-SLOW_MODEL = """
-import sys, joblib, numpy as np
-from sklearn.neighbors import KNeighborsClassifier
-rng = np.random.default_rng(0)
-model = KNeighborsClassifier(algorithm="brute").fit(rng.random((1_000_000, 4)), rng.integers(0, 3, 1_000_000))
-joblib.dump(model, sys.argv[1])
-"""
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None, timeout: float = 3) -> int:
@@ -41,17 +32,15 @@ def request(port: int, method: str, path: str, body: bytes | None = None, timeou
 @pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
 def test_health_answers_within_3_s_while_every_worker_is_busy(baked, combo: Combo, tmp_path: Path) -> None:
     project = baked(combo)
-    subprocess.run(
-        [str(project / ".venv/bin/python"), "-c", SLOW_MODEL, str(tmp_path / "model.joblib")], check=True
-    )
-    with gunicorn_with_every_worker_ready(project, tmp_path, tmp_path / "stdout.log") as port:
-        slow_body = json.dumps({"instances": [[0.5, 0.5, 0.5, 0.5]] * 2000}).encode()
+    write_slow_model(project, tmp_path / "model.joblib")
+    with gunicorn_with_every_worker_ready(project, tmp_path, tmp_path / "stdout.log") as served:
+        port = served.port
         stop = time.monotonic() + LOAD_SECONDS
         predictions: list[int] = []
 
         def keep_busy() -> None:
             while time.monotonic() < stop:
-                predictions.append(request(port, "POST", "/predict", slow_body, timeout=60))
+                predictions.append(request(port, "POST", "/predict", SLOW_BODY, timeout=60))
 
         clients = [threading.Thread(target=keep_busy) for _ in range(BUSY_CLIENTS)]
         for client in clients:

@@ -13,8 +13,9 @@ wsgi_app = "{{ cookiecutter.package_name }}.app:create_app()"
 worker_class = "uvicorn_worker.UvicornWorker"
 {%- else %}
 # Threads, so /health is answered while the other threads run slow predictions
-# (with sync workers it would wait behind them and miss the 3 s health timeout).
-worker_class = "gthread"
+# (with sync workers it would wait behind them and miss the 3 s health timeout);
+# gunicorn's gthread worker, made to stop listening at once on SIGTERM.
+worker_class = "{{ cookiecutter.package_name }}.gthread_worker.ThreadWorker"
 threads = int(os.environ.get("THREADS", "4"))
 {%- endif %}
 
@@ -36,6 +37,19 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 # Heartbeat files in memory, not on the container's overlay disk (gunicorn FAQ).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
 # gunicorn's control socket (for gunicornc) is not used in a container and
 # would be written under $HOME.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:  # a gunicorn server hook
+    """Take connections only once this worker's model is loaded, or failed to load.
+
+    Meanwhile the other workers serve, so a worker that replaces a dead one
+    answers no 503s; the heartbeat goes on, so a slow load is not taken for a
+    stuck worker and killed at TIMEOUT.
+    """
+    scorer = {{ 'worker.wsgi.extensions["scorer"]' if cookiecutter.framework == "flask" else "worker.wsgi.state.scorer" }}
+    while not scorer.wait(timeout=1):
+        worker.notify()

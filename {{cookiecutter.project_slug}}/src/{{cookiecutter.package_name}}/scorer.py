@@ -2,7 +2,8 @@
 
 ``Scorer.start()`` loads and warms the model in a background thread, so the
 server answers ``/health`` with 503 while it loads and 200 once the model has
-answered a warm-up prediction. A model that fails to load leaves the server
+answered a warm-up prediction (under gunicorn, a worker takes connections only
+once ``wait()`` says the load is over: see gunicorn.conf.py). A model that fails to load leaves the server
 up with ``/health`` saying why (state ``failed``) instead of a crash loop.
 """
 
@@ -67,11 +68,13 @@ class Scorer:
             self._loader = threading.Thread(target=self.load, name="model-loader", daemon=True)
         self._loader.start()
 
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until a background load has finished."""
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until a background load has finished; False if it still runs after ``timeout``."""
         loader = self._loader
-        if loader is not None and loader.is_alive() and loader is not threading.current_thread():
-            loader.join(timeout)
+        if loader is None or loader is threading.current_thread():
+            return True
+        loader.join(timeout)
+        return not loader.is_alive()
 
     def load(self) -> None:
         """Load the model file and answer one warm-up prediction."""
