@@ -145,6 +145,29 @@ def test_bad_input_is_a_json_4xx_that_names_the_problem(
     assert "Traceback" not in reply.json["error"]
 
 
+def test_rows_the_model_itself_refuses_are_a_400_not_a_500(client: Any) -> None:
+    # Finite, so the parser takes it; the scaler step turns it into infinity.
+    reply = client.post("/predict", json_body={"instances": [[0.0, 0.0, 0.0, 1.7976931348623157e308]]})
+    assert reply.status == 400
+    assert "the model could not use these rows" in reply.json["error"]
+
+
+class FailingModel:
+    n_features_in_ = 4
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        raise RuntimeError("a bug in the model")
+
+
+def test_a_model_failing_on_good_rows_is_a_json_500_without_the_traceback(
+    make_client: Any, settings: Settings, scorer: Scorer
+) -> None:
+    scorer.model = FailingModel()
+    reply = make_client(settings, scorer).post("/predict", json_body={"instances": [[1, 2, 3, 4]]})
+    assert reply.status == 500
+    assert reply.json == {"error": "prediction failed; the server log has the details"}
+
+
 def test_body_over_the_limit_is_413(make_client: Any, settings: Settings, scorer: Scorer) -> None:
     client = make_client(settings, scorer)  # the default limit: 10 MB
     big = b'{"instances": [[1, 2, 3, 4]], "pad": "' + b"x" * settings.max_body_bytes + b'"}'

@@ -34,6 +34,11 @@ def predict(scorer: Scorer, body: bytes, content_type: str | None) -> Answer:
         return error.status, {"error": str(error)}
     try:
         predictions = scorer.predict(rows)
+    except ValueError as error:
+        # scikit-learn's own input checks, on rows that passed ours: for example a
+        # scaler step that turns 1e308 into infinity. The rows, not the server, are at fault.
+        log.warning("model refused the rows", extra={"fields": {"reason": str(error)}})
+        return 400, {"error": f"the model could not use these rows: {error}"}
     except Exception:
         log.exception("prediction failed")
         return 500, {"error": "prediction failed; the server log has the details"}
