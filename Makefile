@@ -8,7 +8,10 @@ DEMO_PORT ?= 8080
 DEMO_PROJECT := $(BUILD_DIR)/demo/my-model-service
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint clean
+BENCH_SECONDS ?= 10
+ORIGIN_SECONDS ?= 60
+BENCH_REPEATS ?= 3
+.PHONY: help install demo test lint bench clean
 
 help: ## Show the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,6 +32,9 @@ demo: install ## Bake the defaults into build/demo, train, serve on loopback, ch
 
 test: install ## Run every test of the template (bakes, project tests, real servers)
 	$(BIN)/python -m pytest
+
+bench: install ## Benchmark the generated scorers against the origin sample, bare floors and BentoML (wrk; ~25 min)
+	$(BIN)/python bench/run.py --seconds $(BENCH_SECONDS) --origin-seconds $(ORIGIN_SECONDS) --repeats $(BENCH_REPEATS)
 
 lint: install ## Check the template's own code (ruff; the project folder is checked baked, by the tests)
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ EXPECTED_FILES = [
     "requirements-dev.txt",
     "requirements.txt",
     "scripts/artifact.py",
+    "scripts/bench.py",
     "scripts/catalog.py",
     "scripts/deploy.py",
     "scripts/deploy_config.py",
@@ -53,7 +54,7 @@ EXPECTED_FILES = [
 ]
 FRAMEWORK_FILES = {"flask": ["src/{package}/gthread_worker.py"], "fastapi": []}
 MAKE_TARGETS = {
-    *("help", "install", "train", "serve", "smoke", "test", "lint", "format", "clean"),
+    *("help", "install", "train", "serve", "smoke", "bench", "test", "lint", "format", "clean"),
     *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
     *("artifact", "deploy-config", "deploy-local", "update-plan", "deploy", "deploy-update", "catalog"),
 }

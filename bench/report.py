@@ -1,0 +1,78 @@
+"""The tables of bench/run.py and the goals of issue 6, from the saved figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCORERS = {"flask scorer": "flask floor", "fastapi scorer": "fastapi floor"}
+
+
+def _find(table: list[dict], **labels: Any) -> dict:
+    return next(row for row in table if all(row.get(key) == value for key, value in labels.items()))
+
+
+def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each goal (2 cores, one row, 4 connections) with the figure measured and whether it is met."""
+    spread, points = results["spread"], results["points"]
+    origin = _find(points, server="origin sample", connections=4)["rps"]
+    rows = []
+    for scorer, floor in SCORERS.items():
+        median = _find(spread, server=scorer)["median"]
+        lda = _find(points, server=scorer, model="lda160", connections=4, rows=1)["rps"]
+        p99 = _find(points, server=scorer, model="default", connections=4, rows=1)["p99_ms"]
+        start = _find(results["start"], server=scorer, preload=False)["healthy_s"]
+        rows += [
+            (scorer, "req/s vs its bare floor", median / _find(spread, server=floor)["median"], 0.8, "x"),
+            (scorer, "req/s vs BentoML", median / _find(spread, server="bentoml")["median"], 1.0, "x"),
+            (scorer, "req/s vs the origin sample (LDA)", lda / origin, 500, "x"),
+            (scorer, "p99 latency", p99, 5, "ms"),
+            (scorer, "start to healthy", start, 3, "s"),
+        ]
+    return [
+        {
+            "server": server,
+            "goal": goal,
+            "figure": round(figure, 2),
+            "target": target,
+            "unit": unit,
+            "met": figure < target if unit in ("ms", "s") else figure >= target,
+        }
+        for server, goal, figure, target, unit in rows
+    ]
+
+
+def print_tables(results: dict[str, Any]) -> None:
+    points = results["points"]
+    print("\nreq/s (p99 ms) by connections; 2 workers each unless noted")
+    print(f"{'server':<15} {'model':<8} {'rows':>4} " + "".join(f"{f'c{c}':>20}" for c in (1, 4, 16)))
+    keys = dict.fromkeys((p["server"], p["model"], p["rows"]) for p in points)
+    for server, model, rows in keys:
+        cells = []
+        for connections in (1, 4, 16):
+            point = _find(points, server=server, model=model, rows=rows, connections=connections)
+            cells.append(f"{point['rps']:>10.1f} ({point['p99_ms']:>6.1f})")
+        print(f"{server:<15} {model:<8} {rows:>4} " + "".join(f"{cell:>20}" for cell in cells))
+
+    for key, title in (("spread", "2 workers"), ("one_worker", "1 worker")):
+        print(f"\nrepeated runs, {title}, c4, one row, restarted each time: median [min - max] req/s")
+        for row in results[key]:
+            print(f"{row['server']:<15} {row['median']:>9.1f} [{row['min']:.1f} - {row['max']:.1f}]")
+
+    print("\nstart to healthy and memory per worker (MB)")
+    for row in results["start"]:
+        print(
+            f"{row['server']:<15} preload={row['preload']!s:<5} healthy {row['healthy_s']:5.2f} s  "
+            f"RSS {row['rss_mb_per_worker']:6.1f}  PSS {row['pss_mb_per_worker']:6.1f}  "
+            f"master PSS {row['pss_mb_master']:6.1f}"
+        )
+
+    print("\nworker count, c16, one row: req/s (p99 ms)")
+    for row in results["workers"]:
+        print(f"{row['server']:<15} workers={row['workers']}  {row['rps']:>9.1f} ({row['p99_ms']:.1f})")
+
+    print("\ngoals (2 cores, one row, c4)")
+    for goal in results["goals"]:
+        mark = "met" if goal["met"] else "MISSED"
+        target = f"{'<' if goal['unit'] in ('ms', 's') else '>='} {goal['target']}{goal['unit']}"
+        figure = f"{goal['figure']}{goal['unit']}"
+        print(f"{goal['server']:<15} {goal['goal']:<34} {figure:>12} {target:<10} {mark}")

@@ -1,0 +1,151 @@
+"""Load-test the scorer on loopback with wrk and print requests per second and latency.
+
+Starts the production server (gunicorn, gunicorn.conf.py) on a loopback port, waits
+for /health, warms it up, then runs wrk for each concurrency (1, 4, 16 connections)
+with a one-row and a 100-row body, and prints one line per point. Needs ``wrk``
+(Debian/Ubuntu: ``apt-get install wrk``; macOS: ``brew install wrk``).
+
+    python scripts/bench.py [--seconds 10] [--connections 1,4,16] [--rows 1,100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from smoke import wait_healthy
+
+PROJECT = Path(__file__).resolve().parent.parent
+# wrk posts the body of the file named by BENCH_BODY and prints one JSON line at the end.
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local file = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
+wrk.body = file:read("*a")
+file:close()
+
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "seconds": %.3f, "errors": %d, "non_2xx": %d, ' ..
+    '"p50_ms": %.3f, "p99_ms": %.3f, "max_ms": %.3f}\\n',
+    summary.requests, summary.duration / 1e6,
+    errors.connect + errors.read + errors.write + errors.timeout, errors.status,
+    latency:percentile(50) / 1e3, latency:percentile(99) / 1e3, latency.max / 1e3))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One wrk run: throughput, latency percentiles and failures."""
+
+    connections: int
+    rows: int
+    requests: int
+    seconds: float
+    errors: int
+    non_2xx: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def wrk(url: str, body: bytes, connections: int, seconds: float, rows: int = 1) -> Point:
+    """POST ``body`` to ``url`` with ``connections`` keep-alive connections for ``seconds``."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (Debian/Ubuntu) or brew install wrk")
+    with tempfile.TemporaryDirectory() as folder:
+        script, body_file = Path(folder, "post.lua"), Path(folder, "body.json")
+        script.write_text(WRK_SCRIPT)
+        body_file.write_bytes(body)
+        threads = min(connections, 2)
+        duration = max(1, round(seconds))
+        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s"]
+        run = subprocess.run(
+            [*command, "-s", str(script), url],
+            env={**os.environ, "BENCH_BODY": str(body_file)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    return Point(connections=connections, rows=rows, **summary)
+
+
+def request_body(rows: int) -> bytes:
+    """``rows`` rows of the sample request, repeated as needed."""
+    sample = json.loads((PROJECT / "sample_request.json").read_text())["instances"]
+    return json.dumps({"instances": [sample[index % len(sample)] for index in range(rows)]}).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """The project's production server on loopback, once /health is 200; SIGTERM after."""
+    env = {**os.environ, "MODEL_DIR": str(PROJECT / "model_artifact"), **(env or {})}
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
+    # Its output is dropped (the request log is still written: it is part of the cost).
+    quiet = subprocess.DEVNULL
+    server = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=quiet, stderr=quiet)
+    try:
+        status, text = wait_healthy(f"http://127.0.0.1:{port}", server, time.monotonic() + 120)
+        if status != 200:
+            raise SystemExit(f"the server did not become healthy ({status} {text}); `make serve` shows why")
+        yield server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def line(name: str, point: Point) -> str:
+    return (
+        f"{name:<28} c={point.connections:<3} rows={point.rows:<4} {point.rps:>9.1f} req/s  "
+        f"p50 {point.p50_ms:>7.2f} ms  p99 {point.p99_ms:>7.2f} ms  errors {point.errors + point.non_2xx}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10, help="per point, after a warm-up")
+    parser.add_argument("--connections", default="1,4,16")
+    parser.add_argument("--rows", default="1,100")
+    args = parser.parse_args()
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/predict"
+    points = []
+    print(f"gunicorn on 127.0.0.1:{port}, WORKERS={os.environ.get('WORKERS', 'default')}", flush=True)
+    with gunicorn(port):
+        wrk(url, request_body(1), connections=4, seconds=2)  # warm-up
+        for rows in (int(value) for value in args.rows.split(",")):
+            for connections in (int(value) for value in args.connections.split(",")):
+                point = wrk(url, request_body(rows), connections, args.seconds, rows)
+                print(line("scorer", point), flush=True)
+                points.append(point)
+    return 1 if any(point.errors or point.non_2xx for point in points) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
