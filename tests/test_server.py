@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo, free_port, model_predictions
@@ -67,3 +68,21 @@ def test_server_answers_health_and_predict_and_stops_cleanly_on_sigterm(
     assert {"path": "/predict", "status": 200, "opc-request-id": "req-42"}.items() <= access[-2].items()
     with pytest.raises(OSError):
         call(f"{base}/health")  # the port is closed once the server has gone
+
+
+@pytest.mark.xdist_group(DEFAULT_FLASK.id)
+@pytest.mark.parametrize(("preload", "loads"), [("1", 1), ("0", 2)], ids=["PRELOAD=1", "PRELOAD=0"])
+def test_preload_loads_the_model_once_in_the_master(baked, tmp_path, preload: str, loads: int) -> None:
+    project = baked(DEFAULT_FLASK)
+    port, out = free_port(), tmp_path / "stdout.log"
+    env = {**os.environ, "MODEL_DIR": str(project / "model_artifact"), "WORKERS": "2", "PRELOAD": preload}
+    command = [str(project / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
+    with out.open("w") as stdout:
+        server = subprocess.Popen(command, cwd=project, env=env, stdout=stdout, stderr=subprocess.DEVNULL)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", server)
+        time.sleep(2)  # time for a second worker's load, if there is one
+        assert out.read_text().count('"message": "model ready"') == loads
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0

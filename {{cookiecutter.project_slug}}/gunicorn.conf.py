@@ -1,7 +1,7 @@
 """gunicorn settings of the scorer (gunicorn reads ./gunicorn.conf.py by itself).
 
 Every value can be changed from the environment without rebuilding the image:
-PORT, WORKERS, {{ "THREADS, " if cookiecutter.framework == "flask" else "" }}TIMEOUT, GRACEFUL_TIMEOUT, KEEPALIVE, LOG_LEVEL.
+PORT, WORKERS, {{ "THREADS, " if cookiecutter.framework == "flask" else "" }}PRELOAD, TIMEOUT, GRACEFUL_TIMEOUT, KEEPALIVE, LOG_LEVEL.
 """
 
 import os
@@ -18,6 +18,13 @@ worker_class = "uvicorn_worker.UvicornWorker"
 worker_class = "{{ cookiecutter.package_name }}.gthread_worker.ThreadWorker"
 threads = int(os.environ.get("THREADS", "4"))
 {%- endif %}
+
+# PRELOAD=1: load the app and the model once in the master, before forking the
+# workers: they share its memory pages (a third of the memory per worker in the
+# template's benchmark) and a replaced worker is ready at once. Off by default:
+# libraries that start OpenMP thread pools before a fork (LightGBM, some builds of
+# XGBoost) can hang in the forked workers; test your model with it first.
+preload_app = os.environ.get("PRELOAD", "0") == "1"
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '{{ cookiecutter.server_port }}')}"
 workers = int(os.environ.get("WORKERS", "{{ cookiecutter.workers }}"))
