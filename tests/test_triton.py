@@ -196,3 +196,39 @@ def test_make_triton_push_tags_and_pushes_the_image_and_records_its_digest(
         assert digest == response.headers["Docker-Content-Digest"]
     assert f"{registry.host}/{namespace}/my-model-service:triton-26.09-py3@{digest}" in pushed.stdout
     assert not (project / "deploy" / "scorer-image-digest.txt").exists()
+
+
+def test_make_triton_run_starts_the_image_as_the_deployment_does(baked, triton: str, tmp_path: Path) -> None:
+    """The container CLI only records its arguments (no Triton image here); the real server answers."""
+    project = baked(COMBO)
+    calls = tmp_path / "calls"
+    cli = tmp_path / "container-cli"
+    cli.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {calls}\n')
+    cli.chmod(0o755)
+    started = run(
+        ["make", "--no-print-directory", "triton-run", f"CONTAINER_CLI={cli}", f"TRITON_URL={triton}"],
+        project,
+    )
+    assert "ready after" in started.stdout
+    recorded = calls.read_text().splitlines()
+    assert recorded[0] == "rm -f my-model-service-triton"
+    assert recorded[1].split() == [
+        *(
+            "run",
+            "-d",
+            "--name",
+            "my-model-service-triton",
+            "-p",
+            "127.0.0.1:8000:8000",
+            "-e",
+            "CONTAINER_TYPE=TRITON",
+        ),
+        "--mount",
+        f"type=bind,src={project}/model_repository,dst=/opt/ds/model/deployed_model,readonly",
+        "nvcr.io/nvidia/tritonserver:26.09-py3",
+        *(
+            "/opt/nvidia/nvidia_entrypoint.sh",
+            "tritonserver",
+            "--model-repository=/opt/ds/model/deployed_model",
+        ),
+    ]
