@@ -9,6 +9,9 @@ option is written and there is nothing to delete here.
 NEXT_STEPS = """
 Created {{ cookiecutter.project_slug }}:
 a {{ cookiecutter.framework }} scorer on port {{ cookiecutter.server_port }}.
+{%- if cookiecutter.server == "triton" %}
+Deployed with NVIDIA Triton: make train also writes model_repository/ (ONNX).
+{%- endif %}
 
 Next steps:
   cd {{ cookiecutter.project_slug }}

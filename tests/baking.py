@@ -39,6 +39,14 @@ COMBOS = [
     Combo("framework:fastapi-python:3.12", {"framework": "fastapi", "python_version": "3.12"}),
     Combo("framework:flask-python:3.13", {"framework": "flask", "python_version": "3.13"}),
     Combo("framework:fastapi-python:3.13", {"framework": "fastapi", "python_version": "3.13"}),
+    # Triton: the ONNX model repository, its artifact and deployment, the KServe-v2 client.
+    Combo(
+        "framework:flask-server:triton", {"framework": "flask", "server": "triton", "python_version": "3.11"}
+    ),
+    Combo(
+        "framework:fastapi-server:triton",
+        {"framework": "fastapi", "server": "triton", "python_version": "3.13"},
+    ),
     Combo(
         "framework:fastapi-custom-names",
         {
@@ -57,6 +65,7 @@ COMBOS = [
     ),
 ]
 DEFAULT_FLASK, DEFAULT_FASTAPI = COMBOS[0], COMBOS[1]
+TRITON_COMBOS = [combo for combo in COMBOS if combo.answers.get("server") == "triton"]
 
 
 def bake(output_dir: Path, answers: dict[str, str]) -> Path:

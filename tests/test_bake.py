@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from baking import COMBOS, DEFAULT_FLASK, Combo, bake, run
+from baking import COMBOS, DEFAULT_FLASK, TRITON_COMBOS, Combo, bake, run
 
 EXPECTED_FILES = [
     ".dockerignore",
@@ -53,11 +53,20 @@ EXPECTED_FILES = [
     "tests/test_update_plan.py",
 ]
 FRAMEWORK_FILES = {"flask": ["src/{package}/gthread_worker.py"], "fastapi": []}
+# What a Triton project adds (server=triton).
+TRITON_FILES = [
+    "scripts/triton_client.py",
+    "scripts/triton_repository.py",
+    "tests/test_triton_client.py",
+    "tests/test_triton_deploy_config.py",
+    "tests/test_triton_repository.py",
+]
 MAKE_TARGETS = {
     *("help", "install", "train", "serve", "smoke", "bench", "test", "lint", "format", "clean"),
     *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
     *("artifact", "deploy-config", "deploy-local", "update-plan", "deploy", "deploy-update", "catalog"),
 }
+TRITON_TARGETS = {"triton-push", "triton-run", "triton-health", "triton-predict", "triton-stop"}
 UNRENDERED = re.compile(r"\{\{|\{%|cookiecutter\.")
 
 
@@ -75,6 +84,7 @@ def test_files_are_exactly_the_expected_ones(project: tuple[Combo, Path]) -> Non
     combo, path = project
     package = combo.answers.get("package_name", "my_model_service")
     expected = [*EXPECTED_FILES, *FRAMEWORK_FILES[combo.answers["framework"]]]
+    expected += TRITON_FILES if combo.answers.get("server") == "triton" else []
     assert files_of(path) == sorted(name.format(package=package) for name in expected)
 
 
@@ -141,9 +151,10 @@ def test_the_projects_own_tests_and_lint_pass(baked, combo: Combo) -> None:
     assert interpreter.stdout.strip() == combo.answers["python_version"]
 
 
-def test_make_help_lists_every_target(baked) -> None:
-    path = baked(DEFAULT_FLASK)
+@pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), TRITON_COMBOS[0].param()])
+def test_make_help_lists_every_target(baked, combo: Combo) -> None:
+    path = baked(combo)
     help_text = run(["make", "help"], path).stdout
     listed = {line.split()[0] for line in help_text.splitlines() if line.strip()}
-    assert listed == MAKE_TARGETS
+    assert listed == MAKE_TARGETS | (TRITON_TARGETS if combo in TRITON_COMBOS else set())
     assert all(len(line.split(maxsplit=1)) == 2 for line in help_text.splitlines() if line.strip())

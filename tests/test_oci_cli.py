@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from baking import DEFAULT_FLASK, run
+from baking import DEFAULT_FLASK, TRITON_COMBOS, Combo, run
 
 OCI = str(Path(sys.executable).with_name("oci"))
 GLOBAL_OPTIONS = {"query", "raw-output"}  # options of every oci command
@@ -49,9 +49,9 @@ def test_catalog_commands_use_the_clis_parameters(baked) -> None:
     assert commands[1][commands[1].index("--model-artifact-file") + 1] == "dist/model_artifact.zip"
 
 
-@pytest.mark.xdist_group(DEFAULT_FLASK.id)
-def test_deployment_json_uses_the_clis_parameters(baked) -> None:
-    project = baked(DEFAULT_FLASK)
+@pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), TRITON_COMBOS[0].param()])
+def test_deployment_json_uses_the_clis_parameters(baked, combo: Combo) -> None:
+    project = baked(combo)
     settings = project / "deploy" / "deployment.toml"
     toml = original = settings.read_text()
     for name, value in {

@@ -8,6 +8,13 @@ refused, and none is left behind, when the model is missing or does not load
 and answer a prediction, or when the zip is over the catalog's limits.
 
     python scripts/artifact.py [--source model_artifact] [--output dist/model_artifact.zip]
+{%- if cookiecutter.server == "triton" %}
+    python scripts/artifact.py --model-repository model_repository    # Triton's artifact
+
+The Triton artifact is the model repository: its model folders at the zip root,
+so the mount is the repository that tritonserver is pointed at; each model's
+config.pbtxt and model.onnx are checked as Triton loads them.
+{%- endif %}
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ import os
 import sys
 import zipfile
 from pathlib import Path
-
+{% if cookiecutter.server == "triton" %}
+from triton_repository import RepositoryError, check_repository
+{% endif %}
 from {{ cookiecutter.package_name }}.oci_rules import MAX_ARTIFACT_BYTES, MAX_DIRECT_ARTIFACT_BYTES, MODEL_MOUNT
 from {{ cookiecutter.package_name }}.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -88,7 +97,16 @@ def make_artifact(source: Path, output: Path, model_file: str, limit: int = MAX_
     check_model(source, model_file)
     files = artifact_files(source)
     return write_zip(files, output, limit)
+{% if cookiecutter.server == "triton" %}
 
+def make_repository_artifact(repository: Path, output: Path, limit: int = MAX_ARTIFACT_BYTES) -> str:
+    """The Triton model repository as the artifact, once Triton would load each of its models."""
+    try:
+        check_repository(repository)
+    except RepositoryError as error:
+        raise ArtifactError(str(error)) from None
+    return write_zip(artifact_files(repository), output, limit)
+{% endif %}
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -96,12 +114,23 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=PROJECT / "dist" / "model_artifact.zip")
     parser.add_argument("--model-file", default=os.environ.get("MODEL_FILE", "{{ cookiecutter.model_file }}"))
     parser.add_argument("--max-bytes", type=int, default=MAX_ARTIFACT_BYTES, help="refuse a larger zip")
+{%- if cookiecutter.server == "triton" %}
+    parser.add_argument("--model-repository", type=Path, help="zip this Triton model repository instead")
+{%- endif %}
     args = parser.parse_args()
     output = args.output.resolve()
     for stale in (output, output.with_name(output.name + ".sha256")):
         stale.unlink(missing_ok=True)  # never leave a zip that looks like this run's
     try:
+{%- if cookiecutter.server == "triton" %}
+        if args.model_repository:
+            args.source = args.model_repository
+            sha256 = make_repository_artifact(args.source, output, args.max_bytes)
+        else:
+            sha256 = make_artifact(args.source, output, args.model_file, args.max_bytes)
+{%- else %}
         sha256 = make_artifact(args.source, output, args.model_file, args.max_bytes)
+{%- endif %}
     except ArtifactError as error:
         print(f"artifact refused: {error}", file=sys.stderr)
         return 1

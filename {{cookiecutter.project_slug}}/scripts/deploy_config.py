@@ -2,17 +2,21 @@
 
 The pre-flight checks what OCI would reject, before anything is sent: ports,
 CMD + ENTRYPOINT size, image and digest both present, the registry in the
-deployment's region, the image under 16 GB, the OCIDs filled in. The JSON
+deployment's region, the image under 16 GB, the OCIDs filled in; and, for a
+Triton image (``CONTAINER_TYPE=TRITON``), that tritonserver listens on the
+deployment's port and reads its models from the artifact's mount. The JSON
 written is the body of the create and update calls, as the OCI CLI takes it
 (``--from-json``) and the SDK sends it; each is checked against the SDK's models.
 
-    python scripts/deploy_config.py [--settings deploy/deployment.toml] [--image-bytes N]
+    python scripts/deploy_config.py [--settings deploy/deployment.toml] [--local-image NAME:TAG]
+    python scripts/deploy_config.py --print-cmd    # the container's command, for a local run
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -25,6 +29,7 @@ from {{ cookiecutter.package_name }}.oci_rules import (
     DIGEST_RE,
     MAX_CMD_ENTRYPOINT_BYTES,
     MAX_IMAGE_BYTES,
+    MODEL_MOUNT,
     check_port,
     command_bytes,
     region_of_registry,
@@ -39,6 +44,7 @@ OCID_PREFIXES = {
     "model_id": "ocid1.datasciencemodel.",
 }
 Body = dict[str, Any]
+TRITON_HTTP_PORT = 8000  # tritonserver's default --http-port
 
 
 class PreflightError(Exception):
@@ -89,8 +95,35 @@ def preflight(settings: dict[str, Any], image_bytes: int | None = None) -> None:
     for name, prefix in OCID_PREFIXES.items():
         if not str(settings.get(name, "")).startswith(prefix):
             problems.append(f"{name}: {settings.get(name)!r} is not an OCID ({prefix}...)")
+    if is_triton(container):
+        problems += triton_problems(container)
     if problems:
         raise PreflightError(problems)
+
+
+def is_triton(container: dict[str, Any]) -> bool:
+    """OCI maps its endpoints onto Triton's when the environment says CONTAINER_TYPE=TRITON."""
+    return container.get("environment", {}).get("CONTAINER_TYPE") == "TRITON"
+
+
+def triton_problems(container: dict[str, Any]) -> list[str]:
+    """A Triton deployment: tritonserver on the deployment's ports, its models under the artifact's mount."""
+    words = [*container["entrypoint"], *container["cmd"]]
+    options = dict(word[2:].split("=", 1) for word in words if word.startswith("--") and "=" in word)
+    problems = []
+    if "tritonserver" not in words:
+        problems.append("container.cmd: CONTAINER_TYPE=TRITON but the command does not start tritonserver")
+    repository = options.get("model-repository", "")
+    if repository != MODEL_MOUNT and not repository.startswith(MODEL_MOUNT + "/"):
+        problems.append(
+            f"container.cmd: --model-repository={repository} is not under {MODEL_MOUNT}, "
+            "where OCI mounts the model artifact"
+        )
+    port = int(options.get("http-port", TRITON_HTTP_PORT))
+    for name in ("server_port", "health_check_port"):
+        if container[name] != port:
+            problems.append(f"container.{name}: {container[name]}, but tritonserver listens on {port}")
+    return problems
 
 
 def local_image_bytes(cli: str, image: str) -> int | None:
@@ -110,8 +143,10 @@ def environment_configuration(container: dict[str, Any]) -> Body:
         "serverPort": container["server_port"],
         "healthCheckPort": container["health_check_port"],
     }
-    # The scorer listens on PORT: tell it the port the deployment uses.
-    body["environmentVariables"] = {"PORT": str(container["server_port"]), **container.get("environment", {})}
+    environment = dict(container.get("environment", {}))
+    if not is_triton(container):  # the scorer listens on PORT: tell it the port the deployment uses
+        environment = {"PORT": str(container["server_port"]), **environment}
+    body["environmentVariables"] = environment
     # OCI asks for null, not "", [] or {}, for what is not set: leave those out.
     for name in ("cmd", "entrypoint"):
         if container.get(name):
@@ -204,8 +239,12 @@ def main() -> int:
         "--container-cli", default="docker", help="docker or podman, to read the image's size"
     )
     parser.add_argument("--local-image", help="the local image; its size is checked against the 16 GB limit")
+    parser.add_argument("--print-cmd", action="store_true", help="print the container's command and stop")
     args = parser.parse_args()
     settings = load_settings(args.settings)
+    if args.print_cmd:
+        print(shlex.join(settings["container"]["cmd"]))
+        return 0
     image_bytes = local_image_bytes(args.container_cli, args.local_image) if args.local_image else None
     if args.local_image and image_bytes is None:
         print(f"note: {args.local_image} is not here, so its size was not checked", file=sys.stderr)

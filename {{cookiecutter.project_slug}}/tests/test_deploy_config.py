@@ -41,11 +41,24 @@ def test_the_default_settings_pass_the_preflight_and_the_sdk(settings: dict[str,
     assert isinstance(configuration, oci_models.SingleModelDeploymentConfigurationDetails)
     environment = configuration.environment_configuration_details
     assert isinstance(environment, oci_models.OcirModelDeploymentEnvironmentConfigurationDetails)
+{%- if cookiecutter.server == "triton" %}
+    assert environment.image == "{{ cookiecutter.__ocir_host }}/{{ cookiecutter.tenancy_namespace }}/{{ cookiecutter.ocir_repository }}:triton-26.09-py3"
+    assert environment.image_digest == DIGEST
+    assert environment.server_port == environment.health_check_port == 8000  # tritonserver's HTTP port
+    assert environment.environment_variables == {"CONTAINER_TYPE": "TRITON"}
+    assert environment.cmd == [
+        "/opt/nvidia/nvidia_entrypoint.sh",
+        "tritonserver",
+        "--model-repository=/opt/ds/model/deployed_model",
+    ]
+    assert environment.entrypoint is None  # null, not []: the image's own
+{%- else %}
     assert environment.image == "{{ cookiecutter.__ocir_host }}/{{ cookiecutter.tenancy_namespace }}/{{ cookiecutter.ocir_repository }}:{{ cookiecutter.image_tag }}"
     assert environment.image_digest == DIGEST
     assert environment.server_port == environment.health_check_port == {{ cookiecutter.server_port }}
     assert environment.environment_variables == {"PORT": "{{ cookiecutter.server_port }}", "WORKERS": "{{ cookiecutter.workers }}"}
     assert environment.cmd is None and environment.entrypoint is None  # null, not []
+{%- endif %}
     scaling = configuration.model_configuration_details.scaling_policy
     assert isinstance(scaling, oci_models.FixedSizeScalingPolicy) and scaling.instance_count == 1
     shape = configuration.model_configuration_details.instance_configuration

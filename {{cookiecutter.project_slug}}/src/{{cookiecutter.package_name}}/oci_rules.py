@@ -31,7 +31,7 @@ DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 MODEL_MOUNT = "/opt/ds/model/deployed_model"
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 FRAMEWORKS = ("flask", "fastapi")
-SERVERS = ("python",)
+SERVERS = ("python", "triton")
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 NAMESPACE_RE = re.compile(r"^[a-z0-9]+$")
