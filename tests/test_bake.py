@@ -52,7 +52,10 @@ EXPECTED_FILES = [
     "tests/test_settings.py",
     "tests/test_update_plan.py",
 ]
-FRAMEWORK_FILES = {"flask": ["src/{package}/gthread_worker.py"], "fastapi": []}
+FRAMEWORK_FILES = {
+    "flask": ["src/{package}/gthread_worker.py"],
+    "fastapi": ["src/{package}/inline_budget.py"],
+}
 # What a Triton project adds (server=triton).
 TRITON_FILES = [
     "scripts/triton_client.py",

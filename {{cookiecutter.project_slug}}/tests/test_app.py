@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 import sklearn.base
 
+{% if cookiecutter.framework == "fastapi" -%}
+from {{ cookiecutter.package_name }}.inline_budget import InlineBudget
+{% endif -%}
 from {{ cookiecutter.package_name }}.scorer import Scorer, State
 from {{ cookiecutter.package_name }}.settings import Settings
 
@@ -206,3 +209,27 @@ def test_each_request_logs_one_json_line_with_the_request_id(
     assert record.fields["status"] == 200
     assert record.fields["path"] == "/predict"
     assert record.fields["latency_ms"] >= 0
+{%- if cookiecutter.framework == "fastapi" %}
+
+
+def test_inline_budget_learns_which_body_sizes_are_quick() -> None:
+    budget = InlineBudget(budget_seconds=0.001)
+    assert not budget.inline(40)  # every size is timed in the thread pool first
+    budget.record(40, 0.0002)
+    assert budget.inline(40) and budget.inline(10) and not budget.inline(41)
+    budget.record(5000, 0.0005)
+    assert budget.inline(5000)
+    budget.record(2000, 0.003)  # a call on the loop overran: smaller than that from now on
+    assert budget.inline(1999) and not budget.inline(2000)
+    budget.record(90_000, 0.2)  # slow, and never quick: no change
+    assert budget.quick_bytes == 1999
+
+
+def test_predictions_are_the_same_on_the_event_loop_and_in_the_thread_pool(
+    client: Any, model: Any, sample_rows: list[list[float]]
+) -> None:
+    expected = model.predict(np.array(sample_rows)).tolist()
+    for _ in range(3):  # the first in the pool, then on the loop once the size is known quick
+        reply = client.post("/predict", json_body={"instances": sample_rows})
+        assert (reply.status, reply.json["predictions"]) == (200, expected)
+{%- endif %}
