@@ -37,6 +37,7 @@ BUILD = TEMPLATE / "build" / "bench"
 CONNECTIONS, ROWS = (1, 4, 16), (1, 100)
 WORKERS = 2  # the template's default, and every peer's in the main tables
 GOAL_CONNECTIONS = 4
+SETTLE_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,12 @@ def serve(server: Server, **env: str) -> Iterator[tuple[str, float, subprocess.P
             if process.poll() is not None or time.monotonic() - started > 120:
                 raise SystemExit(f"{server.name} did not become healthy: {' '.join(command)}")
             time.sleep(0.05)
-        yield base, time.monotonic() - started, process
+        healthy_seconds = time.monotonic() - started
+        # One worker ready is enough for /health; the others may still be loading (the
+        # scorers' workers take connections only then), and wrk's connections, opened at once,
+        # would all land on the first: give every worker time to be ready.
+        time.sleep(SETTLE_SECONDS)
+        yield base, healthy_seconds, process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -299,25 +305,20 @@ class Bench:
                 )
 
     def repeated(self, key: str, workers: int, connections: int, names: set[str]) -> None:
+        """Each server restarted ``repeats`` times, in turns: a slow spell hits them alike."""
         model, bodies = self.models()["default"]
-        for server in (s for s in self.servers(model, workers) if s.name in names):
-            runs = []
-            for _ in range(self.args.repeats):
+        servers = [s for s in self.servers(model, workers) if s.name in names]
+        runs: dict[str, list[dict]] = {server.name: [] for server in servers}
+        for _ in range(self.args.repeats):
+            for server in servers:
                 with serve(server) as (base, _, _):
                     self.wrk(f"{base}/predict", bodies[1], connections, 2)
-                    runs.append(
-                        self.point(
-                            base,
-                            bodies[1],
-                            connections,
-                            1,
-                            self.args.seconds,
-                            server=server.name,
-                            model="default",
-                            workers=workers,
-                        )
+                    labels = {"server": server.name, "model": "default", "workers": workers}
+                    runs[server.name].append(
+                        self.point(base, bodies[1], connections, 1, self.args.seconds, **labels)
                     )
-            rates = [run["rps"] for run in runs]
+        for server in servers:
+            rates = [run["rps"] for run in runs[server.name]]
             self.results[key].append(
                 {
                     "server": server.name,
@@ -327,7 +328,7 @@ class Bench:
                     "median": statistics.median(rates),
                     "min": min(rates),
                     "max": max(rates),
-                    "p99_ms": statistics.median(run["p99_ms"] for run in runs),
+                    "p99_ms": statistics.median(run["p99_ms"] for run in runs[server.name]),
                 }
             )
 
