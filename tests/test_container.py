@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo, free_port, model_predictions, run
+from conftest import Registry
 
 # Tests that use the default Flask project run on the worker that baked it.
 DEFAULT_FLASK_GROUP = pytest.mark.xdist_group(DEFAULT_FLASK.id)
@@ -28,6 +29,18 @@ MANIFEST_TYPES = ", ".join(
 
 def make(project: Path, env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
     return run(["make", "--no-print-directory", *arguments, "CONTAINER_CLI=podman"], project, **env)
+
+
+def registry_digest(registry: Registry, repository: str, tag: str) -> str:
+    """The digest the registry holds for ``repository:tag`` (a HEAD of its manifest)."""
+    credentials = base64.b64encode(f"{registry.user}:{registry.token}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://{registry.host}/v2/{repository}/manifests/{tag}",
+        method="HEAD",
+        headers={"Accept": MANIFEST_TYPES, "Authorization": f"Basic {credentials}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.headers["Docker-Content-Digest"]
 
 
 def podman(env: dict[str, str], *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -145,17 +158,7 @@ def test_login_tag_push_and_digest_against_a_registry_on_loopback(
     assert registry.token not in pushed.stdout + pushed.stderr
     digest = (project / "deploy" / "image-digest.txt").read_text().strip()
 
-    request = urllib.request.Request(
-        f"http://{registry.host}/v2/{namespace}/my-model-service/manifests/1.0.0",
-        method="HEAD",
-        headers={
-            "Accept": MANIFEST_TYPES,
-            "Authorization": "Basic "
-            + base64.b64encode(f"{registry.user}:{registry.token}".encode()).decode(),
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert digest == response.headers["Docker-Content-Digest"]
+    assert digest == registry_digest(registry, f"{namespace}/my-model-service", "1.0.0")
     assert digest.startswith("sha256:") and len(digest) == 71
     assert f"{registry.host}/{namespace}/my-model-service:1.0.0@{digest}" in pushed.stdout
 

@@ -11,7 +11,6 @@ reshape, max batch size, dynamic batching) and every request against it.
 
 from __future__ import annotations
 
-import base64
 import importlib.util
 import json
 import os
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from baking import TRITON_COMBOS, free_port, model_predictions, run
-from test_container import MANIFEST_TYPES, make
+from test_container import make, registry_digest
 
 COMBO = TRITON_COMBOS[0]
 MODEL = "my_model_service"
@@ -183,17 +182,7 @@ def test_make_triton_push_tags_and_pushes_the_image_and_records_its_digest(
     stand_in = "TRITON_IMAGE=docker.io/library/python:3.11-slim"  # present: no pull
     pushed = make(project, podman_env, "triton-push", stand_in, *target)
     digest = (project / "deploy" / "image-digest.txt").read_text().strip()
-    request = urllib.request.Request(
-        f"http://{registry.host}/v2/{namespace}/my-model-service/manifests/triton-26.09-py3",
-        method="HEAD",
-        headers={
-            "Accept": MANIFEST_TYPES,
-            "Authorization": "Basic "
-            + base64.b64encode(f"{registry.user}:{registry.token}".encode()).decode(),
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert digest == response.headers["Docker-Content-Digest"]
+    assert digest == registry_digest(registry, f"{namespace}/my-model-service", "triton-26.09-py3")
     assert f"{registry.host}/{namespace}/my-model-service:triton-26.09-py3@{digest}" in pushed.stdout
     assert not (project / "deploy" / "scorer-image-digest.txt").exists()
 
