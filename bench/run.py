@@ -178,6 +178,7 @@ class Bench:
         self.results: dict[str, Any] = {
             "points": [],
             "spread": [],
+            "spread_lda": [],
             "one_worker": [],
             "workers": [],
             "start": [],
@@ -304,16 +305,18 @@ class Bench:
                     )
                 )
 
-    def repeated(self, key: str, workers: int, connections: int, names: set[str]) -> None:
+    def repeated(
+        self, key: str, workers: int, connections: int, names: set[str], model_name: str = "default"
+    ) -> None:
         """Each server restarted ``repeats`` times, in turns: a slow spell hits them alike."""
-        model, bodies = self.models()["default"]
+        model, bodies = self.models()[model_name]
         servers = [s for s in self.servers(model, workers) if s.name in names]
         runs: dict[str, list[dict]] = {server.name: [] for server in servers}
         for _ in range(self.args.repeats):
             for server in servers:
                 with serve(server) as (base, _, _):
                     self.wrk(f"{base}/predict", bodies[1], connections, 2)
-                    labels = {"server": server.name, "model": "default", "workers": workers}
+                    labels = {"server": server.name, "model": model_name, "workers": workers}
                     runs[server.name].append(
                         self.point(base, bodies[1], connections, 1, self.args.seconds, **labels)
                     )
@@ -322,6 +325,7 @@ class Bench:
             self.results[key].append(
                 {
                     "server": server.name,
+                    "model": model_name,
                     "workers": workers,
                     "connections": connections,
                     "rps": rates,
@@ -383,7 +387,7 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=BUILD / "results.json")
     args = parser.parse_args()
 
-    from report import goals, print_tables  # beside this file
+    from report import SCORERS, goals, print_tables  # beside this file
 
     bench = Bench(args)
     log("== every server, every point ==")
@@ -392,6 +396,8 @@ def main() -> int:
     log("== spread of repeated runs (restart each time), c4, one row ==")
     everyone = {"flask floor", "flask scorer", "fastapi floor", "fastapi scorer", "bentoml"}
     bench.repeated("spread", WORKERS, GOAL_CONNECTIONS, everyone)
+    log("== the same for the scorers on the LDA (the goal against the origin sample) ==")
+    bench.repeated("spread_lda", WORKERS, GOAL_CONNECTIONS, set(SCORERS), "lda160")
     log("== one worker each ==")
     bench.repeated("one_worker", 1, GOAL_CONNECTIONS, everyone - {"bentoml"})
     log("== start to healthy, memory, with and without --preload ==")

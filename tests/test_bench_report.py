@@ -1,0 +1,61 @@
+"""The goals of the template's benchmark (bench/report.py), computed from saved figures.
+
+The benchmark itself takes half an hour (`make bench`); what decides met or missed is
+checked here on figures made up for the purpose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report import goals
+
+
+def spread(server: str, rates: list[float], p99_ms: float) -> dict[str, Any]:
+    ordered = sorted(rates)
+    return {"server": server, "min": ordered[0], "median": ordered[1], "max": ordered[-1], "p99_ms": p99_ms}
+
+
+def results(flask_rates: list[float], flask_p99: float, flask_lda: list[float]) -> dict[str, Any]:
+    return {
+        "points": [{"server": "origin sample", "model": "lda160", "connections": 4, "rows": 1, "rps": 5.0}],
+        "spread": [
+            spread("flask floor", [2000, 2300, 2400], 3.0),
+            spread("flask scorer", flask_rates, flask_p99),
+            spread("fastapi floor", [3500, 3600, 3700], 2.5),
+            spread("fastapi scorer", [3300, 3400, 3500], 2.0),
+            spread("bentoml", [900, 1000, 1100], 200.0),
+        ],
+        "spread_lda": [
+            spread("flask scorer", flask_lda, 4.0),
+            spread("fastapi scorer", [4000, 4200, 4300], 2.0),
+        ],
+        "start": [
+            {"server": "flask scorer", "preload": False, "healthy_s": 1.2},
+            {"server": "fastapi scorer", "preload": False, "healthy_s": 3.5},
+        ],
+    }
+
+
+def by_goal(rows: list[dict[str, Any]], server: str) -> dict[str, tuple[float, bool]]:
+    """Figure and met-or-not by goal name, without its parenthesis."""
+    mine = (row for row in rows if row["server"] == server)
+    return {row["goal"].split(" (")[0]: (row["figure"], row["met"]) for row in mine}
+
+
+def test_throughput_goals_take_each_servers_best_restart() -> None:
+    # One restart with every connection on one worker (900 req/s) does not decide the goal.
+    flask = by_goal(goals(results([900, 2000, 2200], 4.0, [1100, 2600, 2700])), "flask scorer")
+    assert flask["req/s vs its bare floor"] == (round(2200 / 2400, 2), True)
+    assert flask["req/s vs BentoML"] == (2.0, True)
+    assert flask["req/s vs the origin sample"] == (540.0, True)
+
+
+def test_missed_goals_are_reported_missed() -> None:
+    rows = goals(results([1500, 1600, 1700], 8.0, [1000, 2000, 2400]))
+    flask, fastapi = by_goal(rows, "flask scorer"), by_goal(rows, "fastapi scorer")
+    assert flask["req/s vs its bare floor"] == (round(1700 / 2400, 2), False)  # under 0.8x
+    assert flask["req/s vs the origin sample"] == (480.0, False)  # under 500x
+    assert flask["p99 latency"] == (8.0, False)  # the median restart's, over 5 ms
+    assert fastapi["start to healthy"] == (3.5, False)  # 3 s or more
+    assert flask["start to healthy"] == (1.2, True)
