@@ -33,7 +33,7 @@ demo: install ## Bake the defaults into build/demo, train, serve on loopback, ch
 test: install ## Run every test of the template (bakes, project tests, real servers)
 	$(BIN)/python -m pytest
 
-bench: install ## Benchmark the generated scorers against the origin sample, bare floors and BentoML (wrk; ~25 min)
+bench: install ## Benchmark the generated scorers against the origin sample, bare floors and BentoML (wrk; ~30 min)
 	$(BIN)/python bench/run.py --seconds $(BENCH_SECONDS) --origin-seconds $(ORIGIN_SECONDS) --repeats $(BENCH_REPEATS)
 
 lint: install ## Check the template's own code (ruff; the project folder is checked baked, by the tests)
