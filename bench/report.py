@@ -20,7 +20,8 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     # land 2-2 or 4-0 on the two workers swings a run by 3x on either side (the medians and
     # ranges are in the spread tables); latency from the median restart.
     for scorer, floor in SCORERS.items():
-        best, p99 = _find(spread, server=scorer)["max"], _find(spread, server=scorer)["p99_ms"]
+        restarts = _find(spread, server=scorer)
+        best, p99 = restarts["max"], restarts["p99_ms"]
         floor_best, bentoml_best = _find(spread, server=floor)["max"], _find(spread, server="bentoml")["max"]
         lda = _find(results["spread_lda"], server=scorer)["max"]
         start = _find(results["start"], server=scorer, preload=False)["healthy_s"]
