@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,10 +69,28 @@ DEFAULT_FLASK, DEFAULT_FASTAPI = COMBOS[0], COMBOS[1]
 TRITON_COMBOS = [combo for combo in COMBOS if combo.answers.get("server") == "triton"]
 
 
+def hook_scratch(output_dir: Path) -> Path:
+    """A folder beside ``output_dir`` for the rendered hook scripts of a bake.
+
+    cookiecutter writes each hook to a temporary file it never removes (by design,
+    cookiecutter#886): left in /tmp, the tests' bakes piled up thousands of them.
+    """
+    scratch = output_dir.with_name(output_dir.name + "-hooks")
+    scratch.mkdir(parents=True, exist_ok=True)
+    return scratch
+
+
 def bake(output_dir: Path, answers: dict[str, str]) -> Path:
     """Render the template with cookiecutter's API; return the project folder."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir)))
+    system_tempdir, tempfile.tempdir = tempfile.tempdir, str(hook_scratch(output_dir))
+    try:
+        project = cookiecutter(
+            str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir)
+        )
+    finally:
+        tempfile.tempdir = system_tempdir
+    return Path(project)
 
 
 def find_python(version: str) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from baking import TEMPLATE
+from baking import TEMPLATE, hook_scratch
 
 BAD_ANSWERS = [
     ("server_port", "24224", "server_port: 24224 is reserved by OCI Model Deployment"),
@@ -35,7 +36,8 @@ BAD_ANSWERS = [
 
 def cookiecutter_cli(output_dir: Path, *answers: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(TEMPLATE)]
-    return subprocess.run([*command, *answers], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "TMPDIR": str(hook_scratch(output_dir))}
+    return subprocess.run([*command, *answers], capture_output=True, text=True, timeout=120, env=env)
 
 
 @pytest.mark.parametrize(
