@@ -68,6 +68,13 @@ class Gunicorn:
         """How many times a worker logged that its model is ready."""
         return self.log.read_text().count('"message": "model ready"')
 
+    def wait_models_ready(self, count: int, seconds: float = 60) -> None:
+        """Wait until workers have logged ``count`` models ready; fail after ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while self.models_ready() < count:
+            assert time.monotonic() < deadline, f"{count} models were not ready within {seconds} s"
+            time.sleep(0.1)
+
 
 def write_slow_model(project: Path, path: Path) -> None:
     """A plain scikit-learn model that takes about two seconds per 2,000-row request here."""
@@ -92,10 +99,7 @@ def gunicorn_with_every_worker_ready(project: Path, model_dir: Path, log: Path) 
     served = Gunicorn(port, process, log)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", process)
-        deadline = time.monotonic() + 60
-        while served.models_ready() < WORKERS:
-            assert time.monotonic() < deadline, "not every worker loaded its model within 60 s"
-            time.sleep(0.1)
+        served.wait_models_ready(WORKERS)
         yield served
     finally:
         if process.poll() is None:
