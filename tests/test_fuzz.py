@@ -3,12 +3,15 @@
 hypothesis builds bodies of every bad kind (malformed JSON, wrong types, NaN and
 infinities, huge numbers, deep nesting, wrong shapes, empty bodies, wrong content
 types) and good ones; each goes to a gunicorn process on loopback. No 5xx, no HTML,
-no stack trace, and the server is still healthy afterwards. Bodies over 10 MB get
-a 413 the client can read; schemathesis tests the FastAPI scorer from its OpenAPI schema.
+no stack trace, and the server is still healthy afterwards. Typed bodies are drawn
+from a model's signature (integers, numbers with gaps, text, categories, booleans),
+with wrong values in every column. Bodies over 10 MB get a 413 the client can read;
+schemathesis tests the FastAPI scorer from its OpenAPI schema.
 """
 
 from __future__ import annotations
 
+import ast
 import http.client
 import json
 import re
@@ -18,12 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from baking import DEFAULT_FASTAPI, DEFAULT_FLASK
+from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, ZOO_COMBOS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from serving import gunicorn_with_every_worker_ready
 
 EXAMPLES = 1500  # per framework
+JSON = "application/json"
 LIMIT = 10 * 1024 * 1024  # the scorer's default MAX_BODY_BYTES
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 numbers = st.one_of(
@@ -125,6 +129,100 @@ def test_fuzzed_bodies_get_json_4xx_or_right_predictions(server: int) -> None:
     assert connection.getresponse().status == 200
 
 
+TYPED_EXAMPLES = 1000  # per framework
+wrong_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+)
+
+
+def right_values(attribute: dict) -> st.SearchStrategy:
+    """Values of the kind a feature of the signature (OCI ADS input_schema.json) takes."""
+    listed: list = []
+    for constraint in attribute["domain"]["constraints"]:
+        listed = ast.literal_eval(constraint["expression"].removeprefix("$x in "))
+    kind = attribute["feature_type"]
+    if kind == "Integer":
+        return st.integers(min_value=0, max_value=120)
+    if kind == "Continuous":
+        return st.floats(min_value=-1e6, max_value=1e6) | st.integers(min_value=-1000, max_value=1000)
+    if kind == "Boolean":
+        return st.booleans()
+    return st.sampled_from(listed) | st.text(max_size=6)  # text and categories: seen or new
+
+
+def typed_bodies(schema: dict) -> st.SearchStrategy:
+    """Bodies in every form: all values right (null where allowed), or any value right, null or wrong."""
+    names = [attribute["name"] for attribute in schema["schema"]]
+    right = {
+        a["name"]: right_values(a) | (st.none() if not a["required"] else st.nothing())
+        for a in schema["schema"]
+    }
+    anything = {
+        a["name"]: st.one_of(*[right_values(a)] * 3, st.none(), wrong_values) for a in schema["schema"]
+    }
+    records = st.lists(st.fixed_dictionaries(right), min_size=1, max_size=5) | st.lists(
+        st.fixed_dictionaries(anything), min_size=1, max_size=5
+    )
+    rows = records.map(lambda rs: [[r[name] for name in names] for r in rs])
+    columns = records.map(lambda rs: {name: [r[name] for r in rs] for name in names})
+    pandas = records.map(lambda rs: {name: {str(i): r[name] for i, r in enumerate(rs)} for name in names})
+    methods = st.sampled_from([None, "predict", "predict_proba", "decision_function", "fit"])
+    wrapped = st.one_of(
+        st.builds(lambda data, m: {"data": data} | ({"method": m} if m else {}), records | columns, methods),
+        st.builds(lambda data, m: {"instances": data} | ({"method": m} if m else {}), rows, methods),
+        pandas,
+    )
+    return wrapped.map(encode)
+
+
+@pytest.fixture(params=[combo.param() for combo in ZOO_COMBOS])
+def typed_server(request: pytest.FixtureRequest, zoo, tmp_path: Path) -> Iterator[tuple[int, dict]]:
+    project, models = zoo(request.param)
+    model_dir = models / "every_kind"
+    with gunicorn_with_every_worker_ready(project, model_dir, tmp_path / "stdout.log") as served:
+        yield served.port, json.loads((model_dir / "input_schema.json").read_text())
+
+
+def test_typed_bodies_drawn_from_a_signature_get_json_4xx_or_right_predictions(
+    typed_server: tuple[int, dict],
+) -> None:
+    port, schema = typed_server
+    labels = {"churned", "stayed"}
+    statuses: list[int] = []
+
+    @settings(
+        max_examples=TYPED_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
+    @given(body=typed_bodies(schema))
+    def check(body: bytes) -> None:
+        status, kind, answer = post(port, body, "application/json")
+        statuses.append(status)
+        assert kind.startswith("application/json"), (status, kind, answer)
+        if status != 200:
+            assert 400 <= status < 500, (status, answer, body[:300])
+            assert answer["error"] and "Traceback" not in answer["error"]
+            return
+        for prediction in answer["predictions"]:
+            if isinstance(prediction, dict):
+                assert set(prediction) == labels, answer
+            else:
+                assert prediction in labels or isinstance(prediction, float), answer
+
+    check()
+    # Both kinds of answer were tried often: right predictions and refusals.
+    assert statuses.count(200) >= 50 and statuses.count(400) >= 50, sorted(set(statuses))
+    assert (
+        post(port, b'{"data": [{"age": 40, "city": "oslo", "plan": "basic", "member": false}]}', JSON)[0]
+        == 200
+    )
+
+
 def padded(size: int) -> bytes:
     """A valid request of exactly ``size`` bytes (JSON allows trailing spaces)."""
     body = b'{"instances": [[5.1, 3.5, 1.4, 0.2]]}'
@@ -165,6 +263,7 @@ def test_schemathesis_finds_nothing_against_the_fastapi_openapi(baked, tmp_path:
             capture_output=True,
             text=True,
             timeout=600,
+            cwd=tmp_path,  # its cache (.schemathesis/) goes there, not into the template
         )
     assert run.returncode == 0, run.stdout[-5000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", run.stdout)

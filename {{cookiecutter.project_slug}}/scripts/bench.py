@@ -90,9 +90,10 @@ def wrk(url: str, body: bytes, connections: int, seconds: float, rows: int = 1) 
 
 
 def request_body(rows: int) -> bytes:
-    """``rows`` rows of the sample request, repeated as needed."""
-    sample = json.loads((PROJECT / "sample_request.json").read_text())["instances"]
-    return json.dumps({"instances": [sample[index % len(sample)] for index in range(rows)]}).encode()
+    """``rows`` rows (or records) of the sample request, repeated as needed."""
+    sample = json.loads((PROJECT / "sample_request.json").read_text())
+    key = "instances" if "instances" in sample else "data"
+    return json.dumps({key: [sample[key][index % len(sample[key])] for index in range(rows)]}).encode()
 
 
 def free_port() -> int:

@@ -1,4 +1,4 @@
-"""Fixtures: a trained sample model, a loaded scorer and a test client of the app."""
+"""Fixtures: the trained sample models (iris, churn), loaded scorers and test clients of the app."""
 
 from __future__ import annotations
 
@@ -31,6 +31,19 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def model(model_dir: Path) -> Any:
     return joblib.load(model_dir / MODEL_FILE)
+
+
+@pytest.fixture(scope="session")
+def churn_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The churn sample: a DataFrame pipeline with a text column and missing incomes."""
+    folder = tmp_path_factory.mktemp("churn_artifact")
+    train_model(folder, MODEL_FILE, sample_request=folder.parent / "churn_request.json", sample="churn")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def churn_model(churn_dir: Path) -> Any:
+    return joblib.load(churn_dir / MODEL_FILE)
 
 
 @pytest.fixture(scope="session")
@@ -115,3 +128,16 @@ def make_client() -> Iterator[Any]:
 @pytest.fixture
 def client(make_client: Any, settings: Settings, scorer: Scorer) -> Client:
     return make_client(settings, scorer)
+
+
+@pytest.fixture
+def serve(make_client: Any) -> Any:
+    """``serve(model_dir, **settings)``: a client of an app whose scorer loaded that folder's model."""
+
+    def make(model_dir: Path, **changes: Any) -> Client:
+        settings = Settings(model_dir=model_dir, model_file=MODEL_FILE, **changes)
+        loaded = Scorer(settings)
+        loaded.load()
+        return make_client(settings, loaded)
+
+    return make

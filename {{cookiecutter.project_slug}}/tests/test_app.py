@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+{% if cookiecutter.framework == "fastapi" -%}
+import json
+{% endif -%}
 import logging
 import time
 from dataclasses import replace
@@ -16,6 +19,7 @@ import sklearn.base
 {% if cookiecutter.framework == "fastapi" -%}
 from {{ cookiecutter.package_name }}.inline_budget import InlineBudget
 {% endif -%}
+from {{ cookiecutter.package_name }}.outputs import Outputs
 from {{ cookiecutter.package_name }}.scorer import Scorer, State
 from {{ cookiecutter.package_name }}.settings import Settings
 
@@ -135,6 +139,9 @@ BAD_BODIES = [
     ),
     pytest.param(b'{"data": [{"sepal_length": 1}]}', JSON, 400, "missing", id="record-missing"),
     pytest.param(b'{"data": {"sepal_length": [1], "x": [2]}}', JSON, 400, "unknown", id="column-unknown"),
+    pytest.param(b'{"instances": [[1, 2, 3, 4]], "method": "fit"}', JSON, 400, '"method" must', id="method"),
+    pytest.param(b'{"instances": [[1, 2, 3, 4]], "method": 1}', JSON, 400, '"method" must', id="method-type"),
+    pytest.param(b'{"instances": [[1, 2, 3, 4]], "method": null}', JSON, 400, '"method"', id="method-null"),
 ]
 
 
@@ -155,6 +162,15 @@ def test_rows_the_model_itself_refuses_are_a_400_not_a_500(client: Any) -> None:
     assert "the model could not use these rows" in reply.json["error"]
 
 
+@pytest.mark.parametrize("method", ["predict_proba", "decision_function"])
+def test_scores_that_overflow_inside_the_model_are_a_400_not_a_500(client: Any, method: str) -> None:
+    # Finite rows whose scores overflow: JSON has no NaN or infinity to answer with.
+    rows = [[1e300, 1e300, 1.7e308, 1e300]]
+    reply = client.post("/predict", json_body={"instances": rows, "method": method})
+    assert reply.status == 400
+    assert "the model could not use these rows" in reply.json["error"]
+
+
 class FailingModel:
     n_features_in_ = 4
 
@@ -165,7 +181,7 @@ class FailingModel:
 def test_a_model_failing_on_good_rows_is_a_json_500_without_the_traceback(
     make_client: Any, settings: Settings, scorer: Scorer
 ) -> None:
-    scorer.model = FailingModel()
+    scorer.outputs = Outputs(FailingModel())
     reply = make_client(settings, scorer).post("/predict", json_body={"instances": [[1, 2, 3, 4]]})
     assert reply.status == 500
     assert reply.json == {"error": "prediction failed; the server log has the details"}
@@ -223,6 +239,23 @@ def test_inline_budget_learns_which_body_sizes_are_quick() -> None:
     assert budget.inline(1999) and not budget.inline(2000)
     budget.record(90_000, 0.2)  # slow, and never quick: no change
     assert budget.quick_bytes == 1999
+
+
+def test_openapi_states_the_typed_body_the_methods_and_the_answer(serve: Any, churn_dir: Path) -> None:
+    operation = serve(churn_dir).get("/openapi.json").json["paths"]["/predict"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]
+    _, data, pandas = body["schema"]["oneOf"]  # instances, data, pandas' to_json()
+    assert data["properties"]["method"]["enum"] == ["predict", "predict_proba", "decision_function"]
+    record = next(form for form in data["properties"]["data"]["oneOf"] if form["type"] == "object")
+    assert record["properties"]["age"] == {"type": "number"}
+    assert record["properties"]["income"] == {"type": ["number", "null"]}  # may be missing
+    assert record["properties"]["city"]["type"] == "string"
+    assert record["required"] == ["age", "city"]
+    assert pandas["required"] == ["age", "income", "city"]
+    assert body["example"] == json.loads((churn_dir / "input_example.json").read_text())
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    by_label = answer["properties"]["predictions"]["items"]["anyOf"][1]
+    assert set(by_label["properties"]) == {"churned", "stayed"}
 
 
 def test_predictions_are_the_same_on_the_event_loop_and_in_the_thread_pool(

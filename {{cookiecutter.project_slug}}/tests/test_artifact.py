@@ -15,6 +15,7 @@ from artifact import ZIP_TIME, ArtifactError, make_artifact
 from train import train_model
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
+SIGNATURE = ["input_example.json", "input_schema.json", "output_schema.json"]
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -41,7 +42,9 @@ def test_files_sit_at_the_root_sorted_with_fixed_times_and_modes(source: Path, t
     make_artifact(source, tmp_path / "a.zip", MODEL_FILE)
     with zipfile.ZipFile(tmp_path / "a.zip") as archive:
         entries = archive.infolist()
-    assert [entry.filename for entry in entries] == sorted(["README.md", "extra/labels.txt", MODEL_FILE])
+    assert [entry.filename for entry in entries] == sorted(
+        ["README.md", "extra/labels.txt", MODEL_FILE, *SIGNATURE]
+    )
     assert {entry.date_time for entry in entries} == {ZIP_TIME}
     assert {entry.external_attr >> 16 for entry in entries} == {0o100644}
 
@@ -60,7 +63,7 @@ def test_caches_litter_venvs_and_secrets_stay_out(source: Path, tmp_path: Path) 
         (source / name).write_text("x")
     make_artifact(source, tmp_path / "a.zip", MODEL_FILE)
     with zipfile.ZipFile(tmp_path / "a.zip") as archive:
-        assert sorted(archive.namelist()) == sorted(["README.md", "extra/labels.txt", MODEL_FILE])
+        assert sorted(archive.namelist()) == sorted(["README.md", "extra/labels.txt", MODEL_FILE, *SIGNATURE])
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .payload import PayloadError, check_content_type, parse_predict_body
-from .scorer import Scorer
+from .payload import PayloadError, check_content_type
+from .scorer import ModelRefused, Scorer
 
 log = logging.getLogger(__name__)
 Answer = tuple[int, dict[str, Any]]
+MAX_ERROR_CHARS = 500  # an error message quoting a huge value is cut here
 
 
 def health(scorer: Scorer) -> Answer:
@@ -29,20 +30,26 @@ def predict(scorer: Scorer, body: bytes, content_type: str | None) -> Answer:
         return 503, {"error": f"model not ready ({scorer.state.value}): {scorer.reason}"}
     try:
         check_content_type(content_type)
-        rows = parse_predict_body(body, scorer.n_features, scorer.feature_names)
+        features, method = scorer.parse(body)
     except PayloadError as error:
-        return error.status, {"error": str(error)}
+        return error.status, {"error": bounded(str(error))}
     try:
-        predictions = scorer.predict(rows)
-    except ValueError as error:
-        # scikit-learn's own input checks, on rows that passed ours: for example a
-        # scaler step that turns 1e308 into infinity. The rows, not the server, are at fault.
-        log.warning("model refused the rows", extra={"fields": {"reason": str(error)}})
-        return 400, {"error": f"the model could not use these rows: {error}"}
+        predictions = scorer.predict(features, method)
+    except ModelRefused as error:
+        # scikit-learn's own input checks, on values that passed ours: for example a
+        # scaler step that turns 1e308 into infinity. The request, not the server, is at fault.
+        log.warning("model refused the rows", extra={"fields": {"reason": bounded(str(error))}})
+        return 400, {"error": bounded(f"the model could not use these rows: {error}")}
+    except ValueError as error:  # raised on purpose by processing.preprocess or postprocess
+        return 400, {"error": bounded(str(error))}
     except Exception:
         log.exception("prediction failed")
         return 500, {"error": "prediction failed; the server log has the details"}
     return 200, {"predictions": predictions}
+
+
+def bounded(message: str) -> str:
+    return message if len(message) <= MAX_ERROR_CHARS else message[: MAX_ERROR_CHARS - 3] + "..."
 
 
 def too_large(limit: int) -> str:

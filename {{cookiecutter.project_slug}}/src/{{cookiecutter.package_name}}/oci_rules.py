@@ -27,6 +27,8 @@ MAX_PREDICT_BODY_BYTES = 10 * 1024 * 1024  # 10 MB per /predict request
 MAX_CONSOLE_ARTIFACT_BYTES = 100 * 1000**2
 MAX_DIRECT_ARTIFACT_BYTES = 2 * 1000**3
 MAX_ARTIFACT_BYTES = 400 * 1000**3
+# A model's input and output schema in the catalog (OCI ADS: INPUT_OUTPUT_SCHENA_SIZE_LIMIT).
+MAX_SCHEMA_BYTES = 32000
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 MODEL_MOUNT = "/opt/ds/model/deployed_model"
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")

@@ -1,30 +1,39 @@
 """Parse and check a /predict body, without any web framework.
 
-Accepted bodies (one JSON object, one of the two keys):
+Accepted bodies (one JSON object):
 
-- ``{"instances": [[5.1, 3.5, 1.4, 0.2], ...]}``: rows of numbers, in feature order
+- ``{"instances": [[5.1, 3.5, 1.4, 0.2], ...]}``: rows, in feature order
 - ``{"instances": [5.1, 3.5, 1.4, 0.2]}``: a single row
 - ``{"data": [[...], ...]}``: rows, as with ``instances``
 - ``{"data": [{"sepal_length": 5.1, ...}, ...]}``: records keyed by feature name
 - ``{"data": {"sepal_length": [5.1, 6.2], ...}}``: columns keyed by feature name
 - ``{"data": {"sepal_length": 5.1, ...}}``: a single record
+- ``{"sepal_length": {"0": 5.1, "1": 6.2}, ...}``: a pandas ``DataFrame.to_json()``, the
+  body OCI's ADS library sends by default: its keys exactly the model's features
 
-Anything else raises ``PayloadError`` whose message names the problem.
+Beside ``instances`` or ``data``, ``"method"`` may ask for ``predict_proba`` or
+``decision_function`` instead of the default. ``read_body`` checks the structure;
+``ArrayInput`` (numbers only, the fast path) and ``frame_input.FrameInput`` (typed
+columns as a DataFrame) check the values. Anything wrong raises ``PayloadError``,
+whose message names the problem.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 EXAMPLE = '{"instances": [[...feature values...]]}'
 JSON_TYPES = ("application/json",)
+METHODS = ("predict", "predict_proba", "decision_function")
 # Numbers past the double range (1.8e308) are refused too; a decimal bound in the
 # schema would not match the binary one at its edge, so the schema leaves it out.
 NUMBER = {"type": "number", "description": "a finite double-precision number"}
+ROWS, RECORDS, COLUMNS = "rows", "records", "columns"
 
 
 class PayloadError(ValueError):
@@ -33,6 +42,16 @@ class PayloadError(ValueError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True)
+class Body:
+    """A body whose structure is checked: ``form`` is ROWS (a list of lists), RECORDS (a
+    list of objects) or COLUMNS (an object of lists); ``method`` is None for the default."""
+
+    form: str
+    value: Any
+    method: str | None = None
 
 
 def check_content_type(content_type: str | None) -> None:
@@ -66,61 +85,41 @@ def load_json(body: bytes) -> Any:
         raise PayloadError("JSON is nested too deeply") from None
 
 
-def parse_predict_body(body: bytes, n_features: int | None, feature_names: list[str] | None) -> np.ndarray:
-    """The rows to predict, as a 2-D float array with ``n_features`` columns."""
+def shown(value: Any) -> str:
+    """A sent value as JSON, cut short for an error message."""
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def read_body(body: bytes, names: list[str] | None) -> Body:
+    """The structure of a /predict body: its form, its rows/records/columns and the method."""
     document = load_json(body)
     if not isinstance(document, dict):
         raise PayloadError(f"body must be a JSON object such as {EXAMPLE}")
-    keys = set(document)
+    if names and set(document) == set(names) and all(isinstance(value, dict) for value in document.values()):
+        return Body(COLUMNS, _indexed_columns(document, names))
+    method = document.get("method")
+    if "method" in document and method not in METHODS:
+        raise PayloadError(f'"method" must be one of {", ".join(METHODS)} (got {shown(method)})')
+    keys = set(document) - {"method"}
     if len(keys & {"instances", "data"}) != 1 or keys - {"instances", "data"}:
         raise PayloadError(
-            f'body must have exactly one of "instances" or "data" (got {sorted(keys) or "no keys"})'
+            f'body must have exactly one of "instances" or "data", and may have "method" '
+            f"(got {sorted(document) or 'no keys'})"
         )
     if "instances" in document:
-        rows = _rows_from_instances(document["instances"], "instances")
-    else:
-        rows = _rows_from_data(document["data"], feature_names)
-    return _to_array(rows, n_features)
+        return Body(ROWS, _rows(document["instances"], "instances"), method)
+    value = document["data"]
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        return Body(RECORDS, value, method)
+    if isinstance(value, dict):
+        if value and all(isinstance(column, list) for column in value.values()):
+            return Body(COLUMNS, value, method)
+        return Body(RECORDS, [value], method)
+    return Body(ROWS, _rows(value, "data"), method)
 
 
-def body_schema(n_features: int | None, feature_names: list[str] | None) -> dict[str, Any]:
-    """The JSON Schema of exactly the bodies ``parse_predict_body`` accepts, for OpenAPI.
-
-    One thing it can't say: the columns of the column form must be of one length.
-    """
-    row: dict[str, Any] = {"type": "array", "items": NUMBER, "minItems": n_features or 1}
-    if n_features is not None:
-        row["maxItems"] = n_features
-    rows = {"type": "array", "items": row, "minItems": 1}
-    data_forms = [rows, row]
-    if feature_names:
-        record = {
-            "type": "object",
-            "properties": dict.fromkeys(feature_names, NUMBER),
-            "required": feature_names,
-            "additionalProperties": False,
-        }
-        column = {"type": "array", "items": NUMBER, "minItems": 1}
-        columns = {**record, "properties": dict.fromkeys(feature_names, column)}
-        data_forms += [{"type": "array", "items": record, "minItems": 1}, record, columns]
-    return {
-        "type": "object",
-        "oneOf": [
-            {
-                "properties": {"instances": {"oneOf": [rows, row]}},
-                "required": ["instances"],
-                "additionalProperties": False,
-            },
-            {
-                "properties": {"data": {"oneOf": data_forms}},
-                "required": ["data"],
-                "additionalProperties": False,
-            },
-        ],
-    }
-
-
-def _rows_from_instances(value: Any, field: str) -> list[Any]:
+def _rows(value: Any, field: str) -> list[Any]:
     if not isinstance(value, list) or not value:
         raise PayloadError(f'"{field}" must be a non-empty list of rows, such as {EXAMPLE}')
     if all(not isinstance(item, (list, dict)) for item in value):
@@ -128,19 +127,19 @@ def _rows_from_instances(value: Any, field: str) -> list[Any]:
     return value
 
 
-def _rows_from_data(value: Any, feature_names: list[str] | None) -> list[Any]:
-    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-        names = _require_names(feature_names)
-        return [_record_to_row(record, names, f"data[{index}]") for index, record in enumerate(value)]
-    if isinstance(value, dict):
-        names = _require_names(feature_names)
-        if value and all(isinstance(column, list) for column in value.values()):
-            return _columns_to_rows(value, names)
-        return [_record_to_row(value, names, "data")]
-    return _rows_from_instances(value, "data")
+def _indexed_columns(document: dict[str, dict[str, Any]], names: list[str]) -> dict[str, list[Any]]:
+    """pandas' ``{"feature": {"row label": value}}`` as columns, rows in the first column's order."""
+    first = next(iter(document))
+    labels = list(document[first])
+    for name in names:
+        if document[name].keys() != set(labels):
+            raise PayloadError(f'column "{name}" does not have the same row labels as "{first}"')
+    if not labels:
+        raise PayloadError("the columns hold no rows")
+    return {name: [document[name][label] for label in labels] for name in names}
 
 
-def _require_names(feature_names: list[str] | None) -> list[str]:
+def require_names(feature_names: list[str] | None) -> list[str]:
     if not feature_names:
         raise PayloadError(
             "this model was trained without feature names, so records and columns can't be "
@@ -149,28 +148,138 @@ def _require_names(feature_names: list[str] | None) -> list[str]:
     return feature_names
 
 
-def _check_keys(given: dict[str, Any], names: list[str], where: str) -> None:
-    missing = [name for name in names if name not in given]
+def check_keys(
+    given: dict[str, Any], names: list[str], where: str, optional: frozenset[str] = frozenset()
+) -> None:
+    """The keys of a record or of the columns are the model's features (optional ones may be left out)."""
+    missing = [name for name in names if name not in given and name not in optional]
     unknown = [name for name in given if name not in names]
     if missing or unknown:
         parts = [f"missing {missing}" if missing else "", f"unknown {unknown}" if unknown else ""]
         raise PayloadError(f"{where}: features do not match the model's ({'; '.join(p for p in parts if p)})")
 
 
-def _record_to_row(record: dict[str, Any], names: list[str], where: str) -> list[Any]:
-    _check_keys(record, names, where)
-    return [record[name] for name in names]
-
-
-def _columns_to_rows(columns: dict[str, list[Any]], names: list[str]) -> list[Any]:
-    _check_keys(columns, names, "data")
+def check_columns(
+    columns: dict[str, list[Any]], names: list[str], optional: frozenset[str] = frozenset()
+) -> int:
+    """The number of rows of a columns body, once its names and lengths are checked."""
+    check_keys(columns, names, "data", optional)
     lengths = {len(column) for column in columns.values()}
     if len(lengths) != 1 or 0 in lengths:
         raise PayloadError("data: columns must be non-empty and of the same length")
-    return [list(row) for row in zip(*(columns[name] for name in names), strict=True)]
+    return lengths.pop()
 
 
-def _to_array(rows: list[Any], n_features: int | None) -> np.ndarray:
+class ArrayInput:
+    """Numbers only, as a 2-D float array: the fast path, for models that need no column names.
+
+    ``integer_columns``: the positions of integer features, whose numbers must be whole.
+    """
+
+    def __init__(
+        self, n_features: int | None, names: list[str] | None, integer_columns: tuple[int, ...] = ()
+    ) -> None:
+        self.n_features = n_features
+        self.names = names
+        self.integer_columns = list(integer_columns)
+
+    def features(self, body: Body) -> np.ndarray:
+        if body.form == ROWS:
+            rows = body.value
+        elif body.form == RECORDS:
+            names = require_names(self.names)
+            rows = []
+            for index, record in enumerate(body.value):
+                check_keys(record, names, f"data[{index}]")
+                rows.append([record[name] for name in names])
+        else:
+            names = require_names(self.names)
+            check_columns(body.value, names)
+            rows = [list(row) for row in zip(*(body.value[name] for name in names), strict=True)]
+        array = _to_array(rows, self.n_features, self.names)
+        if self.integer_columns:
+            whole = np.mod(array[:, self.integer_columns], 1) == 0
+            if not whole.all():
+                index, position = np.argwhere(~whole)[0]
+                column = self.integer_columns[position]
+                raise PayloadError(
+                    f"row {index}, {_feature(column, self.names)}: {shown(rows[index][column])} is not "
+                    "a whole number; expected an integer"
+                )
+        return array
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schemas of the forms this input takes, for ``request_schema``."""
+        n_features, names = self.n_features, self.names
+        row: dict[str, Any] = {"type": "array", "items": NUMBER, "minItems": n_features or 1}
+        if n_features is not None:
+            row["maxItems"] = n_features
+        forms = {"rows": {"type": "array", "items": row, "minItems": 1}, "row": row}
+        if names:
+            integers = {names[column] for column in self.integer_columns}
+            values = {name: {"type": "integer"} if name in integers else NUMBER for name in names}
+            forms.update(named_forms(values, set(names)))
+        return forms
+
+
+def named_forms(values: dict[str, dict[str, Any]], required: set[str]) -> dict[str, dict[str, Any]]:
+    """The JSON Schemas of the forms by feature name (records, a record, columns, pandas'
+    columns), from the schema of each feature's value; features not in ``required`` may be left out."""
+    record = {
+        "type": "object",
+        "properties": values,
+        "required": [name for name in values if name in required],
+        "additionalProperties": False,
+    }
+    column_of = {name: {"type": "array", "items": value, "minItems": 1} for name, value in values.items()}
+    labelled = {
+        name: {"type": "object", "additionalProperties": value, "minProperties": 1}
+        for name, value in values.items()
+    }
+    return {
+        "records": {"type": "array", "items": record, "minItems": 1},
+        "record": record,
+        "columns": {**record, "properties": column_of},
+        "pandas": {
+            "type": "object",
+            "properties": labelled,
+            "required": list(values),
+            "additionalProperties": False,
+        },
+    }
+
+
+def request_schema(forms: dict[str, dict[str, Any]], methods: list[str]) -> dict[str, Any]:
+    """The JSON Schema of exactly the bodies an input takes, for OpenAPI.
+
+    Two things it can't say: the columns must be of one length, and the pandas form's
+    columns must have the same row labels.
+    """
+    rows = [forms["rows"], forms["row"]]
+    data = [forms[name] for name in ("rows", "row", "records", "record", "columns") if name in forms]
+    method = {"enum": methods, "description": "what to answer; predict by default (PREDICT_METHOD)"}
+    options = [
+        {
+            "properties": {"instances": {"oneOf": rows}, "method": method},
+            "required": ["instances"],
+            "additionalProperties": False,
+        },
+        {
+            "properties": {"data": {"oneOf": data}, "method": method},
+            "required": ["data"],
+            "additionalProperties": False,
+        },
+    ]
+    if "pandas" in forms:
+        options.append(forms["pandas"])
+    return {"type": "object", "oneOf": options}
+
+
+def _feature(column: int, names: list[str] | None) -> str:
+    return f'feature "{names[column]}"' if names and column < len(names) else f"feature {column}"
+
+
+def _to_array(rows: list[Any], n_features: int | None, names: list[str] | None = None) -> np.ndarray:
     width = n_features if n_features is not None else _first_row_width(rows)
     for index, row in enumerate(rows):
         if not isinstance(row, list):
@@ -180,14 +289,14 @@ def _to_array(rows: list[Any], n_features: int | None) -> np.ndarray:
         for column, value in enumerate(row):
             # bool is an int subclass in Python, and JSON true is not a feature value.
             if type(value) is not float and type(value) is not int:
-                raise PayloadError(f"row {index}, feature {column}: {json.dumps(value)[:40]} is not a number")
+                raise PayloadError(f"row {index}, {_feature(column, names)}: {shown(value)} is not a number")
     try:
         array = np.array(rows, dtype=np.float64)
     except OverflowError:
         array = None
     if array is None or not np.isfinite(array).all():
         index, column = _first_bad_number(rows)
-        raise PayloadError(f"row {index}, feature {column}: number is too large or not finite")
+        raise PayloadError(f"row {index}, {_feature(column, names)}: number is too large or not finite")
     return array
 
 

@@ -1,10 +1,13 @@
-"""The model, loaded once per worker process, and its readiness state.
+"""The model, loaded once per worker process, its input and its readiness state.
 
 ``Scorer.start()`` loads and warms the model in a background thread, so the
 server answers ``/health`` with 503 while it loads and 200 once the model has
 answered a warm-up prediction (under gunicorn, a worker takes connections only
 once ``wait()`` says the load is over: see gunicorn.conf.py). A model that fails to load leaves the server
 up with ``/health`` saying why (state ``failed``) instead of a crash loop.
+
+A request goes: ``parse`` (the body into the model's input: ``model_input.py``), then
+``predict``: ``processing.preprocess``, the model's method, ``processing.postprocess``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import threading
 import warnings
 import weakref
+from pathlib import Path
 from typing import Any
 
 import joblib
@@ -22,8 +26,13 @@ import numpy as np
 import sklearn
 from sklearn.exceptions import InconsistentVersionWarning
 
+from . import processing
+from .model_input import choose_input
 from .model_path import resolve_model_path
+from .outputs import Outputs
+from .payload import ArrayInput, read_body
 from .settings import Settings
+from .signature import Signature, read_signature
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,10 @@ class State(enum.Enum):
     FAILED = "failed"
 
 
+class ModelRefused(ValueError):
+    """The model's own input checks refused the features (scikit-learn raises ValueError)."""
+
+
 class Scorer:
     """Holds one model and predicts with it."""
 
@@ -43,8 +56,10 @@ class Scorer:
         self.state = State.STARTING
         self.reason = "model not loaded yet"
         self.model: Any = None
-        self.n_features: int | None = None
-        self.feature_names: list[str] | None = None
+        self.input: Any = None  # payload.ArrayInput or frame_input.FrameInput
+        self.outputs: Outputs | None = None
+        self.signature: Signature | None = None
+        self.input_kind = ""
         self._lock = threading.Lock()
         self._loader: threading.Thread | None = None
         # A fork in the middle of loading (gunicorn --preload forks its workers
@@ -77,10 +92,11 @@ class Scorer:
         return not loader.is_alive()
 
     def load(self) -> None:
-        """Load the model file and answer one warm-up prediction."""
+        """Load the model file and its signature, and answer the warm-up predictions."""
         self.state = State.LOADING
         try:
-            self._adopt(self._read_model())
+            path = resolve_model_path(self.settings.model_dir, self.settings.model_file)
+            self._adopt(self._read_model(path), read_signature(path.parent))
         except Exception as error:  # any failure is reported by /health, not raised
             self.state = State.FAILED
             self.reason = str(error)
@@ -88,10 +104,10 @@ class Scorer:
             return
         self.state = State.READY
         self.reason = "model loaded and warmed up"
-        log.info("model ready", extra={"fields": {"n_features": self.n_features}})
+        fields = {"input": self.input_kind, "methods": self.outputs.methods if self.outputs else []}
+        log.info("model ready", extra={"fields": fields})
 
-    def _read_model(self) -> Any:
-        path = resolve_model_path(self.settings.model_dir, self.settings.model_file)
+    def _read_model(self, path: Path) -> Any:
         log.info("loading model", extra={"fields": {"model_path": str(path)}})
         try:
             with warnings.catch_warnings():
@@ -105,19 +121,50 @@ class Scorer:
                 f"and this project's scikit-learn ({sklearn.__version__})"
             ) from error
 
-    def _adopt(self, model: Any) -> None:
+    def _adopt(self, model: Any, signature: Signature | None) -> None:
         if not hasattr(model, "predict"):
             raise TypeError(f"{type(model).__name__} has no predict() method")
-        names = getattr(model, "feature_names_in_", None)
-        self.feature_names = None if names is None else [str(name) for name in names]
-        self.n_features = getattr(model, "n_features_in_", None)
-        self.model = model
-        # Rows are sent in feature_names order (the payload parser checks it), so
+        method = self.settings.predict_method
+        outputs = Outputs(model)
+        if method not in outputs.methods:
+            raise ValueError(f"PREDICT_METHOD={method}, but the model has only {', '.join(outputs.methods)}")
+        self.model, self.outputs, self.signature = model, outputs, signature
+        # Arrays are sent in the order of the signature or of feature_names_in_, so
         # scikit-learn's warning about arrays without column names is noise.
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        if self.n_features is not None:
-            self.predict(np.zeros((1, self.n_features)))  # warm-up
+        self.input, self.input_kind = choose_input(model, signature, outputs.methods, self.predict)
+        if signature is not None and signature.example:
+            features, _ = self.parse(signature.example)
+            for each in outputs.methods:  # warm-up: the example through every method
+                self.predict(features, each)
+        elif isinstance(self.input, ArrayInput) and self.input.n_features is not None:
+            self.predict(np.zeros((1, self.input.n_features)), method)
+        else:
+            log.warning(
+                "no example row to warm up with: ready once loaded; save the model with save_model() "
+                "for a signature, typed checks and the warm-up",
+                extra={"fields": {"signature": signature is not None}},
+            )
 
-    def predict(self, rows: np.ndarray) -> list[Any]:
-        """Predictions for a 2-D array of rows, as plain JSON-ready values."""
-        return np.asarray(self.model.predict(rows)).tolist()
+    @property
+    def names(self) -> list[str] | None:
+        """The feature names requests use, if the model has them."""
+        return self.input.names if self.input is not None else None
+
+    def parse(self, body: bytes) -> tuple[Any, str]:
+        """The model's input and the method asked for, from a /predict body (``PayloadError``)."""
+        request = read_body(body, self.names)
+        assert self.outputs is not None
+        method = self.outputs.check(request.method or self.settings.predict_method)
+        return self.input.features(request), method
+
+    def predict(self, features: Any, method: str | None = None) -> list[Any]:
+        """The answers for ``features``: preprocess, the model's ``method``, postprocess."""
+        assert self.outputs is not None
+        method = method or self.settings.predict_method
+        features = processing.preprocess(features)
+        try:
+            answers = self.outputs.run(method, features)
+        except ValueError as error:
+            raise ModelRefused(str(error)) from error
+        return processing.postprocess(answers, method)

@@ -22,10 +22,11 @@ class Settings:
     model_file: str = "{{ cookiecutter.model_file }}"
     max_body_bytes: int = MAX_PREDICT_BODY_BYTES
     log_level: str = "INFO"
+    predict_method: str = "predict"  # what /predict answers when the body does not ask
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read ``MODEL_DIR``, ``MODEL_FILE``, ``MAX_BODY_BYTES`` and ``LOG_LEVEL``."""
+        """Read ``MODEL_DIR``, ``MODEL_FILE``, ``MAX_BODY_BYTES``, ``LOG_LEVEL`` and ``PREDICT_METHOD``."""
         env = os.environ if env is None else env
         defaults = cls()
         return cls(
@@ -33,4 +34,5 @@ class Settings:
             model_file=env.get("MODEL_FILE") or defaults.model_file,
             max_body_bytes=int(env.get("MAX_BODY_BYTES") or defaults.max_body_bytes),
             log_level=(env.get("LOG_LEVEL") or defaults.log_level).upper(),
+            predict_method=env.get("PREDICT_METHOD") or defaults.predict_method,
         )
