@@ -17,7 +17,7 @@ import pytest
 from baking import DEFAULT_FLASK, TRITON_COMBOS, Combo, run
 
 OCI = str(Path(sys.executable).with_name("oci"))
-GLOBAL_OPTIONS = {"query", "raw-output"}  # options of every oci command
+GLOBAL_OPTIONS = {"query", "raw-output", "from-json"}  # options of every oci command
 
 
 @cache
@@ -47,6 +47,11 @@ def test_catalog_commands_use_the_clis_parameters(baked) -> None:
         known = set(cli_parameters(*command[1:4]))
         assert {camel(option) for option in options} <= known, command
     assert commands[1][commands[1].index("--model-artifact-file") + 1] == "dist/model_artifact.zip"
+    # The catalog entry goes through --from-json: its keys are the command's own parameters.
+    entry = commands[0][commands[0].index("--from-json") + 1].removeprefix("file://")
+    body = json.loads((project / entry).read_text())
+    assert {"compartmentId", "projectId", "displayName", "inputSchema", "outputSchema"} <= set(body)
+    assert set(body) <= set(cli_parameters("data-science", "model", "create"))
 
 
 @pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), TRITON_COMBOS[0].param()])

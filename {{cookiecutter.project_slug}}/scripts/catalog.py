@@ -1,30 +1,93 @@
 """The OCI CLI commands that put the model artifact zip into the model catalog.
 
-Prints them (a dry run) by default; ``--run`` runs them, the second with the
-model OCID the first one returns. Put that OCID into deploy/deployment.toml
+Writes the model's catalog entry, ``deploy/catalog_model.json`` (the SDK's
+``CreateModelDetails``, checked against its model), with the input and output schema
+that ``save_model`` wrote beside the model, so the catalog shows the signature; then
+prints the two commands (a dry run) by default, or with ``--run`` runs them, the second
+with the model OCID the first one returns. Put that OCID into deploy/deployment.toml
 (``model_id``) before ``make deploy-config``.
 
-    python scripts/catalog.py [--artifact dist/model_artifact.zip] [--run]
+The catalog keeps at most 32,000 bytes of each schema: a larger one is sent without the
+listed values of its features with the most values (then without statistics), and the
+command says which; the files in the artifact keep everything.
+
+    python scripts/catalog.py [--artifact dist/model_artifact.zip] [--model-dir model_artifact] [--run]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
+
+from oci_models import ModelMismatch, check_body
+
+from {{ cookiecutter.package_name }}.oci_rules import MAX_SCHEMA_BYTES
+from {{ cookiecutter.package_name }}.signature import INPUT_SCHEMA, OUTPUT_SCHEMA
 
 PROJECT = Path(__file__).resolve().parent.parent
 MODEL_ID = "<model OCID printed by the first command>"
+PLACEHOLDERS = {"compartment_id": "<compartment OCID>", "project_id": "<project OCID>"}
 
 
-def catalog_commands(settings: dict, artifact: Path, model_id: str = MODEL_ID) -> list[list[str]]:
-    create = ["oci", "data-science", "model", "create"]
-    create += ["--compartment-id", settings["compartment_id"] or "<compartment OCID>"]
-    create += ["--project-id", settings["project_id"] or "<project OCID>"]
-    create += ["--display-name", settings["display_name"], "--description", settings["description"]]
+class CatalogError(ValueError):
+    """The catalog entry can't be made; the message says why."""
+
+
+def compact(document: Any) -> str:
+    return json.dumps(document, separators=(",", ":"))
+
+
+def fit_schema(document: dict[str, Any], name: str, limit: int = MAX_SCHEMA_BYTES) -> tuple[str, list[str]]:
+    """The schema as the catalog takes it, and what was left out to fit within ``limit`` bytes."""
+    trimmed: list[str] = []
+    attributes = document.get("schema") or []
+    by_size = sorted(attributes, key=lambda attribute: len(compact(attribute.get("domain"))), reverse=True)
+    for part in ("constraints", "stats"):
+        for attribute in by_size:
+            if len(compact(document).encode()) <= limit:
+                return compact(document), trimmed
+            domain = attribute.get("domain") or {}
+            if domain.get(part):
+                domain[part] = [] if part == "constraints" else {}
+                trimmed.append(f"{name}: the {part} of {attribute['name']}")
+    text = compact(document)
+    if len(text.encode()) > limit:
+        raise CatalogError(
+            f"{name} is {len(text.encode())} bytes even without values and statistics (limit {limit})"
+        )
+    return text, trimmed
+
+
+def catalog_body(settings: dict[str, Any], model_dir: Path) -> tuple[dict[str, Any], list[str]]:
+    """The ``CreateModelDetails`` body (as the CLI's --from-json takes it) and what was trimmed."""
+    body = {
+        "compartmentId": settings.get("compartment_id") or PLACEHOLDERS["compartment_id"],
+        "projectId": settings.get("project_id") or PLACEHOLDERS["project_id"],
+        "displayName": settings.get("display_name") or None,
+        "description": settings.get("description") or None,  # never "" (null or absent)
+    }
+    trimmed: list[str] = []
+    for key, file_name in (("inputSchema", INPUT_SCHEMA), ("outputSchema", OUTPUT_SCHEMA)):
+        path = model_dir / file_name
+        if path.is_file():
+            body[key], left_out = fit_schema(json.loads(path.read_text()), file_name)
+            trimmed += left_out
+    body = {key: value for key, value in body.items() if value is not None}
+    try:
+        check_body(body, "CreateModelDetails")
+    except ModelMismatch as error:
+        raise CatalogError(str(error)) from None
+    return body, trimmed
+
+
+def catalog_commands(body_file: Path, artifact: Path, model_id: str = MODEL_ID) -> list[list[str]]:
+    create = ["oci", "data-science", "model", "create", "--from-json", f"file://{body_file}"]
     create += ["--query", "data.id", "--raw-output"]
     upload = ["oci", "data-science", "model", "create-model-artifact", "--model-id", model_id]
     upload += [
@@ -36,14 +99,40 @@ def catalog_commands(settings: dict, artifact: Path, model_id: str = MODEL_ID) -
     return [create, upload]
 
 
+def write_body(body: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(body, indent=2) + "\n")
+    partial.replace(path)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", type=Path, default=PROJECT / "deploy" / "deployment.toml")
     parser.add_argument("--artifact", type=Path, default=PROJECT / "dist" / "model_artifact.zip")
+    parser.add_argument(
+        "--model-dir", type=Path, default=PROJECT / "model_artifact", help="where the schemas are"
+    )
+    parser.add_argument("--body", type=Path, default=Path("deploy") / "catalog_model.json")
     parser.add_argument("--run", action="store_true", help="run the commands instead of printing them")
     args = parser.parse_args()
     settings = tomllib.loads(args.settings.read_text())
-    create, upload = catalog_commands(settings, args.artifact)
+    try:
+        body, trimmed = catalog_body(settings, args.model_dir)
+    except CatalogError as error:
+        print(f"catalog entry refused: {error}", file=sys.stderr)
+        return 1
+    if args.run and (missing := [name for name in PLACEHOLDERS if not settings.get(name)]):
+        print(f"set {' and '.join(missing)} in {args.settings} first", file=sys.stderr)
+        return 1
+    write_body(body, args.body)
+    schemas = [key for key in ("inputSchema", "outputSchema") if key in body]
+    print(
+        f"# {args.body}: the catalog entry, with {' and '.join(schemas) or 'no schema (no signature saved)'}"
+    )
+    for left_out in trimmed:
+        print(f"# left out to fit the catalog's {MAX_SCHEMA_BYTES} bytes: {left_out}")
+    create, upload = catalog_commands(args.body, args.artifact)
     if not args.run:
         print("# 1. create the model entry in the catalog (prints its OCID)")
         print(shlex.join(create))
@@ -59,7 +148,7 @@ def main() -> int:
         return 1
     model_id = created.stdout.strip()
     print(f"model {model_id} created; uploading {args.artifact}")
-    _, upload = catalog_commands(settings, args.artifact, model_id)
+    _, upload = catalog_commands(args.body, args.artifact, model_id)
     return subprocess.run(upload).returncode
 
 

@@ -1,0 +1,71 @@
+"""make catalog: the catalog entry carries the signature's schemas, within the catalog's limit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from catalog import CatalogError, catalog_body, fit_schema
+from oci_models import check_body
+
+from {{ cookiecutter.package_name }}.oci_rules import MAX_SCHEMA_BYTES
+
+PROJECT = Path(__file__).resolve().parent.parent
+SETTINGS = {"compartment_id": "ocid1.compartment.oc1..a", "project_id": "ocid1.datascienceproject.oc1..b"}
+
+
+def test_the_entry_carries_the_input_and_output_schema(churn_dir: Path) -> None:
+    body, trimmed = catalog_body({**SETTINGS, "display_name": "Churn", "description": ""}, churn_dir)
+    assert trimmed == []
+    assert json.loads(body["inputSchema"]) == json.loads((churn_dir / "input_schema.json").read_text())
+    assert json.loads(body["outputSchema"]) == json.loads((churn_dir / "output_schema.json").read_text())
+    assert "description" not in body, "an empty description is left out, never sent as an empty string"
+    model = check_body(body, "CreateModelDetails")  # the SDK's own model keeps it whole
+    assert model.input_schema == body["inputSchema"]
+
+
+def test_a_model_without_signature_gets_an_entry_without_schemas(tmp_path: Path) -> None:
+    body, _ = catalog_body(SETTINGS, tmp_path)
+    assert set(body) == {"compartmentId", "projectId"}
+
+
+def test_a_schema_over_the_limit_loses_the_longest_value_lists_first() -> None:
+    cities = [f"city-{index:05d}" for index in range(3000)]
+    schema = {
+        "schema": [
+            {"name": "age", "domain": {"values": "Integer", "stats": {"count": 1}, "constraints": []}},
+            {
+                "name": "city",
+                "domain": {"stats": {"count": 1}, "constraints": [{"expression": f"$x in {cities!r}"}]},
+            },
+        ]
+    }
+    assert len(json.dumps(schema)) > MAX_SCHEMA_BYTES
+    text, trimmed = fit_schema(schema, "input_schema.json")
+    assert len(text.encode()) <= MAX_SCHEMA_BYTES
+    assert trimmed == ["input_schema.json: the constraints of city"]
+    assert json.loads(text)["schema"][0]["domain"]["stats"] == {"count": 1}
+    with pytest.raises(CatalogError, match="even without values and statistics"):
+        fit_schema({"schema": [{"name": "x" * 40000, "domain": {}}]}, "input_schema.json")
+
+
+def test_the_command_writes_the_entry_and_prints_the_cli_commands(churn_dir: Path, tmp_path: Path) -> None:
+    entry = tmp_path / "catalog_model.json"
+    result = subprocess.run(
+        [sys.executable, "scripts/catalog.py", "--model-dir", str(churn_dir), "--body", str(entry)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": "src"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"oci data-science model create --from-json file://{entry} --query data.id --raw-output"
+        in result.stdout
+    )
+    assert "with inputSchema and outputSchema" in result.stdout
+    assert json.loads(entry.read_text())["compartmentId"] == "<compartment OCID>"
