@@ -22,10 +22,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from baking import TRITON_COMBOS, free_port, model_predictions, run
+from baking import TRITON_COMBOS, free_port, model_answers, model_predictions, run
 from test_container import make, registry_digest
 
 COMBO = TRITON_COMBOS[0]
@@ -48,13 +49,11 @@ def http(url: str, body: bytes | None = None, timeout: float = 10) -> tuple[int,
         return error.code, json.loads(error.read() or b"{}")
 
 
-@pytest.fixture(scope="module")
-def triton(baked, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """tritonserver on a free loopback port, serving the project's model repository; its address."""
-    project = baked(COMBO)
-    folder = tmp_path_factory.mktemp("triton")
+@contextmanager
+def tritonserver(source: Path, folder: Path) -> Iterator[str]:
+    """tritonserver on a free loopback port serving a copy of the model repository ``source``; its address."""
     repository = folder / "model_repository"
-    shutil.copytree(project / "model_repository", repository)
+    shutil.copytree(source, repository)
     config = repository / MODEL / "config.pbtxt"
     assert 'platform: "onnxruntime_onnx"' in config.read_text()
     config.write_text(config.read_text().replace('platform: "onnxruntime_onnx"', 'backend: "python"'))
@@ -97,6 +96,27 @@ def triton(baked, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def triton(baked, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """tritonserver serving the baked project's model repository (the iris sample)."""
+    with tritonserver(baked(COMBO) / "model_repository", tmp_path_factory.mktemp("triton")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def churn(baked, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Path]]]:
+    """The mixed pipeline (text, missing values) from the project's make train, served by tritonserver."""
+    project, folder = baked(COMBO), tmp_path_factory.mktemp("churn")
+    paths = {
+        "MODEL_DIR": folder / "model_artifact",
+        "MODEL_REPOSITORY": folder / "model_repository",
+        "SAMPLE_REQUEST": folder / "sample_request.json",
+    }
+    run(["make", "train", "SAMPLE=churn", *(f"{name}={path}" for name, path in paths.items())], project)
+    with tritonserver(paths["MODEL_REPOSITORY"], folder / "serving") as url:
+        yield url, paths
 
 
 def test_triton_loads_the_config_as_written(triton: str) -> None:
@@ -154,6 +174,27 @@ def test_the_written_body_is_served_and_dynamic_batching_gathers_requests(
     (model,) = statistics["model_stats"]
     assert model["inference_count"] >= 64
     assert model["execution_count"] < model["inference_count"], "no two requests were run as one batch"
+
+
+def test_make_train_and_triton_predict_serve_the_mixed_pipeline_with_typed_columns(baked, churn) -> None:
+    project, (url, paths) = baked(COMBO), churn
+    status, config = http(f"http://{url}/v2/models/{MODEL}/config")
+    assert status == 200
+    assert [(t["name"], t["data_type"], t["dims"]) for t in config["input"]] == [
+        ("age", "TYPE_FP32", [1]),
+        ("income", "TYPE_FP32", [1]),
+        ("city", "TYPE_STRING", [1]),
+    ]
+    make = ["make", "--no-print-directory", "-s", "triton-predict", f"TRITON_URL={url}"]
+    make += [f"{name}={path}" for name, path in paths.items()]
+    answer = json.loads(run(make, project).stdout)
+    request = json.loads(paths["SAMPLE_REQUEST"].read_text())
+    assert any(record["income"] is None for record in request["data"]), "a missing value goes as NaN"
+    model = paths["MODEL_DIR"] / "model.joblib"
+    assert answer["outputs"]["label"] == model_answers(project, model, request, "predict")
+    expected = model_answers(project, model, request, "predict_proba")
+    for got, wanted in zip(answer["outputs"]["probabilities"], expected, strict=True):
+        assert got == pytest.approx(wanted, abs=1e-5)
 
 
 def test_triton_refuses_more_rows_than_the_max_batch_size(baked, triton: str, tmp_path: Path) -> None:

@@ -13,6 +13,15 @@ import onnxruntime
 import triton_python_backend_utils as pb_utils
 
 
+def text(array: np.ndarray) -> np.ndarray:
+    """Triton hands BYTES inputs over as bytes; ONNX Runtime takes str."""
+    if array.dtype != object:
+        return array
+    return np.vectorize(lambda value: value.decode() if isinstance(value, bytes) else value, otypes=[object])(
+        array
+    )
+
+
 class TritonPythonModel:
     def initialize(self, args: dict[str, str]) -> None:
         onnx_file = Path(args["model_repository"]) / args["model_version"] / "model.onnx"
@@ -23,7 +32,10 @@ class TritonPythonModel:
     def execute(self, requests: list) -> list:
         responses = []
         for request in requests:
-            feed = {name: pb_utils.get_input_tensor_by_name(request, name).as_numpy() for name in self.inputs}
+            feed = {
+                name: text(pb_utils.get_input_tensor_by_name(request, name).as_numpy())
+                for name in self.inputs
+            }
             results = self.session.run(self.outputs, feed)
             tensors = [
                 pb_utils.Tensor(name, np.array([str(v).encode() for v in value], dtype=object))
