@@ -67,6 +67,12 @@ COMBOS = [
 ]
 DEFAULT_FLASK, DEFAULT_FASTAPI = COMBOS[0], COMBOS[1]
 TRITON_COMBOS = [combo for combo in COMBOS if combo.answers.get("server") == "triton"]
+# The default projects with LightGBM added, serving the models of tests/models/make_models.py.
+ZOO_COMBOS = [
+    Combo("zoo:flask", {"framework": "flask", "python_version": "3.11"}),
+    Combo("zoo:fastapi", {"framework": "fastapi", "python_version": "3.11"}),
+]
+LIGHTGBM = "lightgbm==4.7.0"
 
 
 def hook_scratch(output_dir: Path) -> Path:
@@ -130,6 +136,22 @@ def model_predictions(project: Path, rows: list[list[float]]) -> list:
         capture_output=True,
         text=True,
         check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def model_answers(project: Path, model: Path, body: dict, method: str = "predict") -> list:
+    """What the model's ``method`` says for a request's rows (``instances``) or records (``data``),
+    as a DataFrame of pandas' own types, computed in the project's own environment."""
+    code = (
+        "import json, sys, joblib, numpy as np, pandas as pd; "
+        "model = joblib.load(sys.argv[1]); body = json.loads(sys.argv[2]); "
+        "features = pd.DataFrame(body['data']) if 'data' in body else np.array(body['instances']); "
+        "print(json.dumps(np.asarray(getattr(model, sys.argv[3])(features)).tolist()))"
+    )
+    python = str(project / ".venv/bin/python")
+    result = subprocess.run(
+        [python, "-c", code, str(model), json.dumps(body), method], capture_output=True, text=True, check=True
     )
     return json.loads(result.stdout)
 

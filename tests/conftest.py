@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import bcrypt
 import pytest
-from baking import TEMPLATE, Combo, bake, find_python, free_port, run
+from baking import LIGHTGBM, TEMPLATE, Combo, bake, find_python, free_port, run
 
 
 class Registry(NamedTuple):
@@ -37,6 +37,28 @@ def baked(tmp_path_factory: pytest.TempPathFactory):
             run(["make", "train"], project)
             projects[combo.id] = project
         return projects[combo.id]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def zoo(tmp_path_factory: pytest.TempPathFactory):
+    """``zoo(combo)``: (project, models): the combo's project with LightGBM added to its
+    requirements, as its README says, and the models of tests/models/make_models.py trained in it."""
+    made: dict[str, tuple[Path, Path]] = {}
+
+    def get(combo: Combo) -> tuple[Path, Path]:
+        if combo.id not in made:
+            project = bake(tmp_path_factory.mktemp("zoo"), combo.answers)
+            requirements = project / "requirements.txt"
+            requirements.write_text(requirements.read_text() + f"{LIGHTGBM}\n")
+            python = find_python(combo.answers.get("python_version", "3.11"))
+            run(["make", "install", f"PYTHON={python}"], project)
+            models = project.parent / "models"
+            script = TEMPLATE / "tests" / "models" / "make_models.py"
+            run([str(project / ".venv/bin/python"), str(script), str(models)], project, PYTHONPATH="src")
+            made[combo.id] = project, models
+        return made[combo.id]
 
     return get
 
