@@ -78,6 +78,7 @@ def test_each_model_is_served_as_it_answers_in_process(zoo, combo: Combo, name: 
         assert ready[0]["input"].startswith("typed DataFrame")
 
 
+@pytest.mark.xdist_group(ZOO_COMBOS[0].id)  # on the worker that made that project
 def test_lightgbm_runs_in_the_image_with_its_system_library(
     zoo, podman_env: dict[str, str], tmp_path: Path
 ) -> None:
