@@ -222,3 +222,20 @@ def test_a_model_without_signature_gets_a_dataframe_of_the_json_types(
     refused = client.post("/predict", json_body={"data": [{**RECORDS[0], "age": "old"}]})
     assert refused.status == 400
     assert refused.json["error"].startswith("the model could not use these rows")
+
+
+def test_a_numeric_model_without_signature_keeps_the_array_for_numbers(
+    serve: Any, model: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An iris pipeline fitted on a DataFrame, saved with plain joblib.dump: numbers go as an array."""
+    joblib.dump(model, tmp_path / MODEL_FILE)
+    with caplog.at_level(logging.INFO):
+        client = serve(tmp_path)
+    (ready,) = [record for record in caplog.records if record.getMessage() == "model ready"]
+    assert ready.fields["input"].startswith("array for numbers, else DataFrame of the JSON types")
+    rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+    frame = pd.DataFrame(rows, columns=model.feature_names_in_)
+    reply = client.post("/predict", json_body={"instances": rows})
+    assert reply.json["predictions"] == model.predict(frame).tolist()
+    gap = client.post("/predict", json_body={"instances": [[5.1, None, 1.4, 0.2]]})  # not a number: the frame
+    assert gap.status == 400 and gap.json["error"].startswith("the model could not use these rows")

@@ -6,18 +6,21 @@
 - Saved with any other signature: a DataFrame of the signature's dtypes (each value's
   type and whether it may be missing are checked). Warm-up: the example.
 - Plain ``joblib.dump``, fitted on a DataFrame (``feature_names_in_``): a DataFrame of
-  the JSON types sent (one kind of value per feature). No warm-up.
+  the JSON types sent (one kind of value per feature); but when the model answers a row
+  of zeros as an array exactly as it does as a DataFrame, bodies of numbers only still
+  take the array (as fast as before signatures existed). No warm-up.
 - Plain ``joblib.dump``, fitted on an array: an array. Warm-up: a row of zeros.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .payload import ArrayInput, read_body
+from .payload import ArrayInput, Body, PayloadError, read_body
 from .signature import INTEGER, NUMBER, Signature
 
 Run = Callable[[Any, str], list[Any]]  # features, method -> answers
@@ -32,6 +35,11 @@ def choose_input(model: Any, signature: Signature | None, methods: list[str], ru
         if names is None:
             return ArrayInput(getattr(model, "n_features_in_", None), None), "array (no signature)"
         frame = FrameInput([str(name) for name in names])
+        array = ArrayInput(len(frame.names), frame.names)
+        zeros = json.dumps({"instances": [[0.0] * len(frame.names)]}).encode()
+        if same_answers(array, frame, zeros, methods, run):
+            why = "array for numbers, else DataFrame of the JSON types (no signature)"
+            return NumbersFirst(array, frame), why
         return frame, "DataFrame of the JSON types (no signature: no typed checks, no warm-up)"
     frame = FrameInput(signature.names, signature.features)
     numbers = all(feature.kind in (NUMBER, INTEGER) and feature.required for feature in signature.features)
@@ -42,6 +50,22 @@ def choose_input(model: Any, signature: Signature | None, methods: list[str], ru
     if same_answers(array, frame, signature.example, methods, run):
         return array, "array (numbers only, same answers as the DataFrame)"
     return frame, "typed DataFrame (the model needs its column names)"
+
+
+class NumbersFirst:
+    """Bodies of numbers only as an array, any other as a DataFrame of the JSON types."""
+
+    def __init__(self, array: ArrayInput, frame: Any) -> None:
+        self.array, self.frame, self.names = array, frame, frame.names
+
+    def features(self, body: Body) -> Any:
+        try:
+            return self.array.features(body)
+        except PayloadError:  # text, null, true/false, or a wrong shape: the frame says which
+            return self.frame.features(body)
+
+    def schema(self) -> dict[str, Any]:
+        return self.frame.schema()
 
 
 def same_answers(array: ArrayInput, frame: Any, example: bytes, methods: list[str], run: Run) -> bool:
