@@ -3,8 +3,10 @@
 Bakes the default Flask and FastAPI projects, makes the peers' environments, and
 drives every server on loopback with the same wrk script (the generated projects'
 ``scripts/bench.py``): the origin document's sample server, bare Flask and FastAPI
-floors, the generated scorers, and BentoML, on the template's default model and on
-a 160-feature LDA. Prints the tables and the goals, and saves everything as JSON.
+floors, the generated scorers, and BentoML, on the template's default model, on
+a 160-feature LDA, and on the mixed DataFrame pipeline (the projects' churn sample:
+text, missing values; floors that build the same DataFrame, no BentoML). Prints the
+tables and the goals, and saves everything as JSON.
 
     python bench/run.py [--seconds 10] [--origin-seconds 60] [--repeats 3] [--output FILE]
 """
@@ -38,6 +40,7 @@ CONNECTIONS, ROWS = (1, 4, 16), (1, 100)
 WORKERS = 2  # the template's default, and every peer's in the main tables
 GOAL_CONNECTIONS = 4
 SETTLE_SECONDS = 2
+MIXED_SERVERS = {"flask floor", "flask scorer", "fastapi floor", "fastapi scorer"}
 
 
 @dataclass(frozen=True)
@@ -175,10 +178,16 @@ class Bench:
             subprocess.run(
                 [str(self.flask / ".venv/bin/python"), str(PEERS / "make_eeg.py"), str(self.eeg)], check=True
             )
+        self.mixed = BUILD / "mixed"
+        if not (self.mixed / "model.joblib").is_file():
+            command = [str(self.flask / ".venv/bin/python"), "scripts/train.py", "--sample", "churn"]
+            command += ["--output-dir", str(self.mixed), "--sample-request", str(self.mixed / "request.json")]
+            subprocess.run(command, cwd=self.flask, env=clean_env(PYTHONPATH="src"), check=True)
         self.results: dict[str, Any] = {
             "points": [],
             "spread": [],
             "spread_lda": [],
+            "spread_mixed": [],
             "one_worker": [],
             "workers": [],
             "start": [],
@@ -191,9 +200,15 @@ class Bench:
             for rows in ROWS
         }
         lda = {rows: (self.eeg / f"lda_request_{rows}.json").read_bytes() for rows in ROWS}
+        records = json.loads((self.mixed / "request.json").read_text())["data"]  # text, a missing income
+        mixed = {
+            rows: json.dumps({"data": [records[i % len(records)] for i in range(rows)]}).encode()
+            for rows in ROWS
+        }
         return {
             "default": (self.flask / "model_artifact" / "model.joblib", iris),
             "lda160": (self.eeg / "lda_model" / "model.joblib", lda),
+            "mixed": (self.mixed / "model.joblib", mixed),
         }
 
     def servers(self, model: Path, workers: int = WORKERS) -> list[Server]:
@@ -259,6 +274,8 @@ class Bench:
     def grid(self) -> None:
         for model_name, (model, bodies) in self.models().items():
             for server in self.servers(model):
+                if model_name == "mixed" and server.name not in MIXED_SERVERS:
+                    continue  # BentoML's service takes rows of numbers
                 log(f"{server.name}, {model_name} model:")
                 with serve(server) as (base, _, _):
                     self.wrk(f"{base}/predict", bodies[1], 4, 2)  # warm-up
@@ -306,7 +323,13 @@ class Bench:
                 )
 
     def repeated(
-        self, key: str, workers: int, connections: int, names: set[str], model_name: str = "default"
+        self,
+        key: str,
+        workers: int,
+        connections: int,
+        names: set[str],
+        model_name: str = "default",
+        rows: int = 1,
     ) -> None:
         """Each server restarted ``repeats`` times, in turns: a slow spell hits them alike."""
         model, bodies = self.models()[model_name]
@@ -315,10 +338,10 @@ class Bench:
         for _ in range(self.args.repeats):
             for server in servers:
                 with serve(server) as (base, _, _):
-                    self.wrk(f"{base}/predict", bodies[1], connections, 2)
+                    self.wrk(f"{base}/predict", bodies[rows], connections, 2)
                     labels = {"server": server.name, "model": model_name, "workers": workers}
                     runs[server.name].append(
-                        self.point(base, bodies[1], connections, 1, self.args.seconds, **labels)
+                        self.point(base, bodies[rows], connections, rows, self.args.seconds, **labels)
                     )
         for server in servers:
             rates = [run["rps"] for run in runs[server.name]]
@@ -328,6 +351,7 @@ class Bench:
                     "model": model_name,
                     "workers": workers,
                     "connections": connections,
+                    "rows": rows,
                     "rps": rates,
                     "median": statistics.median(rates),
                     "min": min(rates),
@@ -398,6 +422,9 @@ def main() -> int:
     bench.repeated("spread", WORKERS, GOAL_CONNECTIONS, everyone)
     log("== the same for the scorers on the LDA (the goal against the origin sample) ==")
     bench.repeated("spread_lda", WORKERS, GOAL_CONNECTIONS, set(SCORERS), "lda160")
+    log("== the same for the mixed DataFrame pipeline against floors that build the same DataFrame ==")
+    for rows in ROWS:
+        bench.repeated("spread_mixed", WORKERS, GOAL_CONNECTIONS, MIXED_SERVERS, "mixed", rows)
     log("== one worker each ==")
     bench.repeated("one_worker", 1, GOAL_CONNECTIONS, everyone - {"bentoml"})
     log("== start to healthy, memory, with and without --preload ==")

@@ -11,12 +11,24 @@ from typing import Any
 from bench.report import goals
 
 
-def spread(server: str, rates: list[float], p99_ms: float) -> dict[str, Any]:
+def spread(server: str, rates: list[float], p99_ms: float, rows: int = 1) -> dict[str, Any]:
     ordered = sorted(rates)
-    return {"server": server, "min": ordered[0], "median": ordered[1], "max": ordered[-1], "p99_ms": p99_ms}
+    return {
+        "server": server,
+        "rows": rows,
+        "min": ordered[0],
+        "median": ordered[1],
+        "max": ordered[-1],
+        "p99_ms": p99_ms,
+    }
 
 
-def results(flask_rates: list[float], flask_p99: float, flask_lda: list[float]) -> dict[str, Any]:
+def results(
+    flask_rates: list[float],
+    flask_p99: float,
+    flask_lda: list[float],
+    flask_mixed: list[float] = (200, 240, 250),
+) -> dict[str, Any]:
     return {
         "points": [{"server": "origin sample", "model": "lda160", "connections": 4, "rows": 1, "rps": 5.0}],
         "spread": [
@@ -29,6 +41,12 @@ def results(flask_rates: list[float], flask_p99: float, flask_lda: list[float]) 
         "spread_lda": [
             spread("flask scorer", flask_lda, 4.0),
             spread("fastapi scorer", [4000, 4200, 4300], 2.0),
+        ],
+        "spread_mixed": [
+            *(spread("flask floor", [260, 280, 300], 9.0, rows) for rows in (1, 100)),
+            *(spread("flask scorer", list(flask_mixed), 9.0, rows) for rows in (1, 100)),
+            *(spread("fastapi floor", [300, 320, 330], 9.0, rows) for rows in (1, 100)),
+            *(spread("fastapi scorer", [280, 300, 310], 9.0, rows) for rows in (1, 100)),
         ],
         "start": [
             {"server": "flask scorer", "preload": False, "healthy_s": 1.2},
@@ -59,3 +77,10 @@ def test_missed_goals_are_reported_missed() -> None:
     assert flask["p99 latency"] == (8.0, False)  # the median restart's, over 5 ms
     assert fastapi["start to healthy"] == (3.5, False)  # 3 s or more
     assert flask["start to healthy"] == (1.2, True)
+
+
+def test_the_mixed_dataframe_path_is_measured_against_its_own_floor() -> None:
+    met = by_goal(goals(results([2000, 2100, 2200], 4.0, [2600] * 3, [200, 240, 250])), "flask scorer")
+    assert met["mixed, 1 row(s), vs its floor"] == (round(250 / 300, 2), True)
+    missed = by_goal(goals(results([2000, 2100, 2200], 4.0, [2600] * 3, [200, 220, 230])), "flask scorer")
+    assert missed["mixed, 100 row(s), vs its floor"] == (round(230 / 300, 2), False)  # under 0.8x

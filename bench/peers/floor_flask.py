@@ -1,5 +1,8 @@
 """The bare Flask floor: load the model once, parse the JSON, predict, answer. Nothing else.
 
+Rows (``instances``) become a float array; records (``data``) a DataFrame with pandas' own
+types, for models fitted on DataFrames (the same frame the scorer builds from its signature).
+
 gunicorn -w 2 floor_flask:app   (MODEL_PATH names the joblib file)
 """
 
@@ -7,6 +10,7 @@ import os
 
 import joblib
 import numpy as np
+import pandas as pd
 from flask import Flask, request
 
 model = joblib.load(os.environ["MODEL_PATH"])
@@ -20,5 +24,8 @@ def health() -> dict:
 
 @app.post("/predict")
 def predict() -> dict:
-    rows = np.asarray(request.get_json()["instances"], dtype=np.float64)
+    body = request.get_json()
+    if "data" in body:
+        return {"predictions": model.predict(pd.DataFrame(body["data"])).tolist()}
+    rows = np.asarray(body["instances"], dtype=np.float64)
     return {"predictions": model.predict(rows).tolist()}
