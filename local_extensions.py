@@ -32,13 +32,35 @@ def load_rules() -> ModuleType:
 OPTIONS = [name for name in json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text()) if name[0] != "_"]
 
 
+def check_all_answers(answers: dict[str, Any]) -> str:
+    """Cookiecutter renders its private variables after the answers and before it
+    makes the project folder: a bad slug (empty, too long, a newline) would fail
+    there, before the pre-generation hook could say which rule it breaks. Raised as
+    a failed hook, cookiecutter prints the rules' lines and exits 1, leaving nothing."""
+    errors = load_rules().validate_answers(answers)
+    if errors:
+        from cookiecutter.exceptions import FailedHookException
+
+        raise FailedHookException("\n".join(f"ERROR: {error}" for error in errors))
+    return ""
+
+
+def quoted_inside(value: object) -> str:
+    """JSON's escaping of ``"``, ``\\`` and control characters, which TOML basic strings
+    and Python strings read alike; without the outer quotes."""
+    return json.dumps(str(value), ensure_ascii=False)[1:-1]
+
+
 class OciRulesExtension(Extension):
     """The rules in Jinja, for cookiecutter and copier alike.
 
     Filters: ``ocir_host`` (region -> registry host), ``project_slug`` (name ->
     slug), ``oci_check(option)`` (the rule's message, or "" when the value is
-    fine: copier's validators). Global: ``template_dir``, this folder's absolute
-    path, for the hooks, which run in another process and folder.
+    fine: copier's validators), ``oci_check_all`` (cookiecutter: every answer,
+    before the project folder is made), ``quoted_inside`` (a value escaped to sit
+    between the double quotes of a TOML, Python or JSON string). Global:
+    ``template_dir``, this folder's absolute path, for the hooks, which run in
+    another process and folder.
     """
 
     def __init__(self, environment):
@@ -47,6 +69,8 @@ class OciRulesExtension(Extension):
         environment.filters["ocir_host"] = rules.ocir_host
         environment.filters["project_slug"] = rules.slug_of
         environment.filters["oci_check"] = lambda value, option: rules.CHECKS[option](str(value)) or ""
+        environment.filters["oci_check_all"] = check_all_answers
+        environment.filters["quoted_inside"] = quoted_inside
         environment.globals["template_dir"] = str(TEMPLATE_DIR)
 
 

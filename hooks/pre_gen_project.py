@@ -3,7 +3,9 @@
 Each broken rule prints one line naming the option, the value and the rule;
 the hook then exits 1 and cookiecutter removes the half-made project folder.
 The rules come from the one module the copier validators and the generated
-project's pre-flight use too.
+project's pre-flight use too. A bake checks them once already, before the
+project folder is made (``oci_check_all`` in cookiecutter.json); this hook is
+what checks answers that skip that step (``cookiecutter --replay``).
 """
 
 import json

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import subprocess
 import time
 import urllib.error
@@ -22,6 +23,16 @@ class Registry(NamedTuple):
     user: str  # <namespace>/<user>, as OCIR names its users
     token: str
     auth_file: str  # REGISTRY_AUTH_FILE: logins stay out of the user's home
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template's files, without .git, .venv or build output: copier renders a
+    template without git history from what is on disk, committed or not."""
+    copy = tmp_path_factory.mktemp("template") / "byoc-template"
+    ignored = shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache")
+    shutil.copytree(TEMPLATE, copy, ignore=ignored)
+    return copy
 
 
 @pytest.fixture(scope="session")

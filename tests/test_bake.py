@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from baking import COMBOS, DEFAULT_FLASK, TRITON_COMBOS, Combo, bake, run
+
+from local_extensions import load_rules
 
 EXPECTED_FILES = [
     ".dockerignore",
@@ -64,7 +67,7 @@ EXPECTED_FILES = [
 ]
 FRAMEWORK_FILES = {
     "flask": ["src/{package}/gthread_worker.py"],
-    "fastapi": ["src/{package}/inline_budget.py"],
+    "fastapi": ["src/{package}/inline_budget.py", "src/{package}/uvicorn_limits.py"],
 }
 # What a Triton project adds (server=triton).
 TRITON_FILES = [
@@ -129,7 +132,7 @@ def test_config_files_load_and_carry_the_answers(project: tuple[Combo, Path]) ->
     version = combo.answers["python_version"]
     assert pyproject["project"]["requires-python"] == f">={version}"
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
-    assert pyproject["project"]["version"] == combo.answers.get("image_tag", "1.0.0")
+    assert pyproject["project"]["version"] == "0.1.0"  # not the image tag: "latest" is no PEP 440 version
     gunicorn_conf = (path / "gunicorn.conf.py").read_text()
     assert f"os.environ.get('PORT', '{combo.answers.get('server_port', '8080')}')" in gunicorn_conf
     compile(gunicorn_conf, "gunicorn.conf.py", "exec")
@@ -162,6 +165,18 @@ def test_the_projects_own_tests_and_lint_pass(baked, combo: Combo) -> None:
         check=True,
     )
     assert interpreter.stdout.strip() == combo.answers["python_version"]
+
+
+@pytest.mark.parametrize("combo", [combo.param() for combo in COMBOS])
+def test_no_module_the_project_installs_can_be_its_package_name(baked, combo: Combo) -> None:
+    """A package named like one it imports (``flask``, ``yaml``) would shadow it: the rule
+    refuses every top-level module of the project's environment but its own."""
+    path = baked(combo)
+    code = "import importlib.metadata as m, json; print(json.dumps(list(m.packages_distributions())))"
+    modules = json.loads(run([str(path / ".venv/bin/python"), "-c", code], path).stdout)
+    own = next(path.glob("src/*/__init__.py")).parent.name
+    allowed = [name for name in modules if name != own and not load_rules().check_package_name(name)]
+    assert allowed == [], "add these to TAKEN_MODULES in oci_rules.py"
 
 
 @pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), TRITON_COMBOS[0].param()])

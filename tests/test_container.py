@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import pty
 import subprocess
 import time
 import urllib.request
@@ -185,6 +186,37 @@ def test_login_refuses_a_wrong_token_without_showing_it(baked, podman_env: dict[
     )
     assert result.returncode != 0
     assert "wrong-token-value" not in result.stdout + result.stderr
+
+
+@DEFAULT_FLASK_GROUP
+def test_a_token_typed_at_a_terminal_is_not_echoed(baked, podman_env: dict[str, str], registry) -> None:
+    project = baked(DEFAULT_FLASK)
+    namespace, user = registry.user.split("/", 1)
+    command = ["make", "login", "CONTAINER_CLI=podman", f"OCI_USER={user}", f"REGISTRY={registry.host}"]
+    command.append(f"NAMESPACE={namespace}")
+    env = {**os.environ, **podman_env, "REGISTRY_AUTH_FILE": registry.auth_file}
+    env.pop("OCIR_AUTH_TOKEN", None)
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        command, cwd=project, env=env, stdin=terminal, stdout=terminal, stderr=terminal
+    )
+    os.close(terminal)
+    shown = b""
+    while b"(not shown)" not in shown:
+        shown += os.read(controller, 1024)
+    os.write(controller, registry.token.encode() + b"\n")
+    while True:
+        try:
+            chunk = os.read(controller, 1024)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert process.wait(timeout=60) == 0, shown.decode()
+    assert b"Login Succeeded" in shown
+    assert registry.token.encode() not in shown
 
 
 @DEFAULT_FLASK_GROUP

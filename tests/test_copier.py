@@ -14,21 +14,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from baking import COMBOS, TEMPLATE, Combo, bake
+from baking import COMBOS, Combo, bake
 from copier import run_copy, run_update
 from test_hooks import BAD_ANSWERS
 
 ANSWERS_FILE = ".copier-answers.yml"
 COPIER = str(Path(sys.executable).with_name("copier"))
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The template's files, without .git, .venv or build output."""
-    copy = tmp_path_factory.mktemp("template") / "byoc-template"
-    ignored = shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", ".pytest_cache", ".ruff_cache")
-    shutil.copytree(TEMPLATE, copy, ignore=ignored)
-    return copy
 
 
 def copier_copy(template: Path, destination: Path, answers: dict[str, str], **options) -> Path:

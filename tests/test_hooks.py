@@ -29,8 +29,27 @@ BAD_ANSWERS = [
     ("image_tag", "v" * 129, "is not a valid image tag"),
     ("tenancy_namespace", "My-Tenancy", "tenancy_namespace: 'My-Tenancy' must hold only lower-case letters"),
     ("ocir_repository", "Bad_Repo", "ocir_repository: 'Bad_Repo' is not a valid repository name"),
-    ("workers", "0", "workers: '0' must be a whole number of at least 1"),
+    ("workers", "0", "workers: '0' must be a whole number from 1 to 256"),
     ("model_file", "models/m.joblib", "model_file: 'models/m.joblib' must be a file name without a path"),
+    # Found by a review: each passed once and baked a broken or dangerous project.
+    ("project_name", "x" * 300, "xxxx...' must be one line of 1 to 100 characters"),
+    ("project_name", "Model\nall:\n\tid", "project_name: 'Model\\nall:\\n\\tid' must be one line"),
+    ("model_file", "$(shell id > PWNED.txt)x.joblib", "model_file: '$(shell id > PWNED.txt)x.joblib'"),
+    ("model_file", 'x"y', "model_file: 'x\"y' must be a file name"),
+    ("model_file", " ", "model_file: ' ' must be a file name"),
+    ("model_file", "*", "model_file: '*' must be a file name"),
+    ("image_tag", "abc\n", "image_tag: 'abc\\n' is not a valid image tag"),
+    ("tenancy_namespace", "abc\n", "tenancy_namespace: 'abc\\n' must hold only"),
+    ("ocir_repository", "abc\n", "ocir_repository: 'abc\\n' is not a valid repository name"),
+    ("project_slug", "abc\n", "project_slug: 'abc\\n' must start with a lower-case letter"),
+    ("project_slug", "s" * 64, "at most 63 characters"),
+    ("server_port", "8_080", "server_port: '8_080' is not a number"),
+    ("server_port", "+8080", "server_port: '+8080' is not a number"),
+    ("server_port", " 8080", "server_port: ' 8080' is not a number"),
+    ("server_port", "\u0668\u0660\u0668\u0660", "server_port: '\u0668\u0660\u0668\u0660' is not a number"),
+    ("workers", "\u00b2", "workers: '\u00b2' must be a whole number"),
+    ("package_name", "flask", "package_name: 'flask' is the name of a module the project imports"),
+    ("package_name", "json", "package_name: 'json' is the name of a module the project imports"),
 ]
 
 
@@ -40,6 +59,12 @@ def cookiecutter_cli(output_dir: Path, *answers: str) -> subprocess.CompletedPro
     return subprocess.run([*command, *answers], capture_output=True, text=True, timeout=120, env=env)
 
 
+def output_lines(result: subprocess.CompletedProcess) -> list[str]:
+    """Cookiecutter prints a refusal on stdout (checked before the project folder is made)
+    or, from the pre-generation hook, on stderr."""
+    return (result.stdout + result.stderr).splitlines()
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [pytest.param(*bad, id=f"{bad[0]}={bad[1][:12]}") for bad in BAD_ANSWERS],
@@ -47,7 +72,7 @@ def cookiecutter_cli(output_dir: Path, *answers: str) -> subprocess.CompletedPro
 def test_bad_answer_is_refused_with_its_rule(tmp_path: Path, option: str, value: str, message: str) -> None:
     result = cookiecutter_cli(tmp_path, f"{option}={value}")
     assert result.returncode != 0
-    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
+    errors = [line for line in output_lines(result) if line.startswith("ERROR: ")]
     # The option's own rule comes first; options derived from it may follow.
     assert errors and message in errors[0], result.stderr
     assert list(tmp_path.iterdir()) == [], "the hook left files behind"
@@ -55,7 +80,7 @@ def test_bad_answer_is_refused_with_its_rule(tmp_path: Path, option: str, value:
 
 def test_every_broken_rule_is_reported_at_once(tmp_path: Path) -> None:
     result = cookiecutter_cli(tmp_path, "server_port=8446", "oci_region=mars-1")
-    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
+    errors = [line for line in output_lines(result) if line.startswith("ERROR: ")]
     assert [error.split(":")[1].strip() for error in errors] == ["server_port", "oci_region"]
     assert list(tmp_path.iterdir()) == []
 

@@ -35,7 +35,7 @@ def test_choices_of_cookiecutter_json_are_the_rules() -> None:
 def test_every_option_has_a_prompt_and_every_rule_an_option() -> None:
     options = {name for name in DEFAULTS if not name.startswith("_")}
     assert options == set(DEFAULTS["__prompts__"])
-    assert set(rules.CHECKS) == options - {"project_name"}
+    assert set(rules.CHECKS) == options
 
 
 def test_the_literal_defaults_pass_the_rules() -> None:
@@ -53,7 +53,30 @@ def test_readme_table_and_copier_yml_are_fresh() -> None:
 
 
 def test_the_slug_filter_is_cookiecutters_derived_default(tmp_path) -> None:
-    names = {"My Model Service": "my-model-service", "Bob's Fraud Model v2": "bobs-fraud-model-v2"}
+    names = {
+        "My Model Service": "my-model-service",
+        "Bob's Fraud Model v2": "bobs-fraud-model-v2",
+        "Модель": "model-service",  # nothing ASCII left: the fallback, not an empty folder name
+        "2024 Churn": "model-2024-churn",  # a slug starts with a letter
+        "Churn " * 16: ("churn-" * 11)[:63].rstrip("-"),  # at most 63 characters
+    }
     for name, slug in names.items():
         assert rules.slug_of(name) == slug
         assert bake(tmp_path / slug, {"project_name": name}).name == slug
+
+
+def test_rules_match_whole_values_and_ascii_digits_only() -> None:
+    for value in ["abc\n", "abc\r", " abc"]:
+        assert rules.check_tag(value) and rules.check_namespace(value) and rules.check_repository(value)
+        assert rules.check_slug(value) and rules.check_package_name(value)
+    for value in ["8_080", "+8080", " 8080", "8080\n", "\u0668\u0660\u0668\u0660", "08080"]:
+        assert rules.check_port("server_port", value), value
+    for value in ["\u00b2", "1_0", "01", "257"]:
+        assert rules.check_workers(value), value
+    assert rules.check_workers("256") is None and rules.check_port("server_port", "8080") is None
+
+
+def test_package_names_that_would_shadow_an_import_are_refused() -> None:
+    for name in ["json", "flask", "fastapi", "sklearn", "numpy", "pandas", "gunicorn", "tests", "scripts"]:
+        assert "the name of a module the project imports" in (rules.check_package_name(name) or ""), name
+    assert rules.check_package_name("churn_model") is None

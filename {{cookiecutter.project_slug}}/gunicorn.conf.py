@@ -1,7 +1,8 @@
 """gunicorn settings of the scorer (gunicorn reads ./gunicorn.conf.py by itself).
 
 Every value can be changed from the environment without rebuilding the image:
-PORT, WORKERS, {{ "THREADS, " if cookiecutter.framework == "flask" else "" }}PRELOAD, TIMEOUT, GRACEFUL_TIMEOUT, KEEPALIVE, LOG_LEVEL.
+PORT, WORKERS, {{ "THREADS, " if cookiecutter.framework == "flask" else "" }}PRELOAD, TIMEOUT, GRACEFUL_TIMEOUT, KEEPALIVE,
+READ_TIMEOUT (read by the worker class), LOG_LEVEL.
 """
 
 import os
@@ -10,7 +11,8 @@ import os
 pythonpath = "src"
 wsgi_app = "{{ cookiecutter.package_name }}.app:create_app()"
 {%- if cookiecutter.framework == "fastapi" %}
-worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn, with a deadline for reading each request and limits on its headers.
+worker_class = "{{ cookiecutter.package_name }}.uvicorn_limits.Worker"
 {%- else %}
 # Threads, so /health is answered while the other threads run slow predictions
 # (with sync workers it would wait behind them and miss the 3 s health timeout);

@@ -28,33 +28,71 @@ from pathlib import Path
 {% if cookiecutter.server == "triton" %}
 from triton_repository import RepositoryError, check_repository
 {% endif %}
-from {{ cookiecutter.package_name }}.oci_rules import MAX_ARTIFACT_BYTES, MAX_DIRECT_ARTIFACT_BYTES, MODEL_MOUNT
+from {{ cookiecutter.package_name }}.oci_rules import (
+    MAX_ARTIFACT_BYTES,
+    MAX_DIRECT_ARTIFACT_BYTES,
+    MODEL_MOUNT,
+)
 from {{ cookiecutter.package_name }}.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
 
 PROJECT = Path(__file__).resolve().parent.parent
+MODEL_FILE = "{{ cookiecutter.model_file }}"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 FILE_MODE = 0o100644  # a regular file, rw-r--r--
+# Clutter, left out without a word.
 SKIPPED_FOLDERS = {"__pycache__", ".venv", "venv", ".git", ".ipynb_checkpoints", "__MACOSX", ".pytest_cache"}
-SKIPPED_FILES = {".DS_Store", "Thumbs.db", ".env", ".netrc", "id_rsa", "id_ed25519", "credentials"}
-SKIPPED_SUFFIXES = {".pyc", ".pyo", ".pem", ".key", ".p12", ".pfx", ".env"}
+SKIPPED_FILES = {".DS_Store", "Thumbs.db"}
+SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+# Credentials, left out and named: an artifact is readable by whoever can read the model.
+CREDENTIAL_FOLDERS = {".oci", ".ssh", ".aws", ".azure", ".gnupg", ".docker", ".kube", ".config"}
+CREDENTIAL_FILES = {".netrc", ".npmrc", ".pypirc", ".git-credentials", ".htpasswd", ".pgpass", "credentials"}
+CREDENTIAL_SUFFIXES = {".pem", ".key", ".p12", ".pfx", ".jks", ".kdbx"}
 
 
 class ArtifactError(Exception):
     """The artifact can't be made; the message says why."""
 
 
-def artifact_files(source: Path) -> list[tuple[str, Path]]:
-    """(name in the zip, file) for every file kept, sorted by name."""
-    kept = []
+def is_credential(name: str) -> bool:
+    """A file that holds a secret by its name: SSH keys, .env files, package-index logins."""
+    return (
+        name in CREDENTIAL_FILES
+        or Path(name).suffix in CREDENTIAL_SUFFIXES
+        or name == ".env"
+        or name.startswith((".env.", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"))
+    )
+
+
+def artifact_files(source: Path) -> tuple[list[tuple[str, Path]], list[str]]:
+    """(name in the zip, file) for every file kept, sorted by name; and the credentials left out.
+
+    A symbolic link is refused: it could point anywhere on the machine that packs it.
+    """
+    kept, credentials = [], []
     for folder, subfolders, files in os.walk(source):
-        subfolders[:] = [name for name in subfolders if name not in SKIPPED_FOLDERS]
+        here = Path(folder)
+        for name in [*subfolders, *files]:
+            if (here / name).is_symlink():
+                raise ArtifactError(
+                    f"{(here / name).relative_to(source)} is a symbolic link; the artifact takes only "
+                    "files and folders: copy what it points to instead"
+                )
+        credentials += [
+            f"{(here / name).relative_to(source).as_posix()}/"
+            for name in subfolders
+            if name in CREDENTIAL_FOLDERS
+        ]
+        subfolders[:] = sorted(
+            name for name in subfolders if name not in SKIPPED_FOLDERS | CREDENTIAL_FOLDERS
+        )
         for name in files:
-            path = Path(folder) / name
-            if name in SKIPPED_FILES or path.suffix in SKIPPED_SUFFIXES or not path.is_file():
-                continue
-            kept.append((path.relative_to(source).as_posix(), path))
-    return sorted(kept)
+            path = here / name
+            if is_credential(name):
+                credentials.append(path.relative_to(source).as_posix())
+            elif name not in SKIPPED_FILES and path.suffix not in SKIPPED_SUFFIXES and path.is_file():
+                kept.append((path.relative_to(source).as_posix(), path))
+    return sorted(kept), sorted(credentials)
 
 
 def check_model(source: Path, model_file: str) -> None:
@@ -62,7 +100,7 @@ def check_model(source: Path, model_file: str) -> None:
     scorer = Scorer(Settings(model_dir=source, model_file=model_file))
     scorer.load()
     if not scorer.ready:
-        raise ArtifactError(f"the model does not load: {scorer.reason}")
+        raise ArtifactError(f"the model does not load: {scorer.detail}")
 
 
 def write_zip(files: list[tuple[str, Path]], output: Path, limit: int) -> str:
@@ -94,8 +132,8 @@ def write_zip(files: list[tuple[str, Path]], output: Path, limit: int) -> str:
 def make_artifact(source: Path, output: Path, model_file: str, limit: int = MAX_ARTIFACT_BYTES) -> str:
     if not (source / model_file).is_file():
         raise ArtifactError(f"{source / model_file} is missing: run `make train` (or set MODEL_FILE)")
+    files, _ = artifact_files(source)
     check_model(source, model_file)
-    files = artifact_files(source)
     return write_zip(files, output, limit)
 {% if cookiecutter.server == "triton" %}
 
@@ -105,14 +143,14 @@ def make_repository_artifact(repository: Path, output: Path, limit: int = MAX_AR
         check_repository(repository)
     except RepositoryError as error:
         raise ArtifactError(str(error)) from None
-    return write_zip(artifact_files(repository), output, limit)
+    return write_zip(artifact_files(repository)[0], output, limit)
 {% endif %}
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=PROJECT / "model_artifact")
     parser.add_argument("--output", type=Path, default=PROJECT / "dist" / "model_artifact.zip")
-    parser.add_argument("--model-file", default=os.environ.get("MODEL_FILE", "{{ cookiecutter.model_file }}"))
+    parser.add_argument("--model-file", default=os.environ.get("MODEL_FILE", MODEL_FILE))
     parser.add_argument("--max-bytes", type=int, default=MAX_ARTIFACT_BYTES, help="refuse a larger zip")
 {%- if cookiecutter.server == "triton" %}
     parser.add_argument("--model-repository", type=Path, help="zip this Triton model repository instead")
@@ -134,8 +172,11 @@ def main() -> int:
     except ArtifactError as error:
         print(f"artifact refused: {error}", file=sys.stderr)
         return 1
-    for name, path in artifact_files(args.source):
+    files, credentials = artifact_files(args.source)
+    for name, path in files:
         print(f"  {MODEL_MOUNT}/{name}  ({path.stat().st_size} bytes)")
+    if credentials:
+        print(f"left out, as credentials: {', '.join(credentials)}", file=sys.stderr)
     size = output.stat().st_size
     output.with_name(output.name + ".sha256").write_text(f"{sha256}  {output.name}\n")
     print(f"{output} {size} bytes sha256:{sha256}")

@@ -28,7 +28,10 @@ from typing import Any
 from oci_models import ModelMismatch, check_body
 
 from {{ cookiecutter.package_name }}.oci_rules import MAX_SCHEMA_BYTES
-from {{ cookiecutter.package_name }}.signature import INPUT_SCHEMA, OUTPUT_SCHEMA
+from {{ cookiecutter.package_name }}.signature import (
+    INPUT_SCHEMA,
+    OUTPUT_SCHEMA,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 MODEL_ID = "<model OCID printed by the first command>"

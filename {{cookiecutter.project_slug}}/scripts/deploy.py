@@ -27,6 +27,15 @@ BODIES = {
     "create": DEPLOY / "create_model_deployment.json",
     "update": DEPLOY / "update_model_deployment.json",
 }
+# Connect and read timeouts (seconds), and a retry that gives up within RETRY_SECONDS
+# (the SDK's default retries for ten minutes), on connection errors, 429 and 5xx.
+TIMEOUTS = (10, 60)
+RETRY_SECONDS = 30
+RETRY = oci.retry.RetryStrategyBuilder(
+    max_attempts=3,
+    total_elapsed_time_seconds=RETRY_SECONDS,
+    retry_max_wait_between_calls_seconds=10,
+).get_retry_strategy()
 
 
 def data_science_client(
@@ -35,7 +44,7 @@ def data_science_client(
     config = oci.config.from_file(os.path.expanduser(config_file), profile)
     oci.config.validate_config(config)
     options = {"service_endpoint": endpoint} if endpoint else {}
-    return oci.data_science.DataScienceClient(config, **options)
+    return oci.data_science.DataScienceClient(config, retry_strategy=RETRY, timeout=TIMEOUTS, **options)
 
 
 def send(
@@ -72,6 +81,11 @@ def main() -> int:
         return 1
     except (oci.exceptions.ClientError, ValueError) as error:  # config file, profile, key, arguments
         print(f"cannot {args.action} the deployment: {error}", file=sys.stderr)
+        return 1
+    except oci.exceptions.RequestException as error:  # refused, unreachable, timed out: after the retries
+        where = args.endpoint or "the Data Science endpoint of the profile's region"
+        reason = type(error.__cause__ or error).__name__
+        print(f"cannot {args.action} the deployment: {where} did not answer ({reason})", file=sys.stderr)
         return 1
     print(f"{args.action}: {deployment.id} is {deployment.lifecycle_state}")
     if deployment.model_deployment_url:

@@ -79,7 +79,7 @@ def preflight(settings: dict[str, Any], image_bytes: int | None = None) -> None:
         )
     if not container["image"]:
         problems.append("container.image: empty; give the image pushed with `make push`")
-    if not DIGEST_RE.match(container["digest"]):
+    if not DIGEST_RE.fullmatch(container["digest"]):
         problems.append(
             f"container.digest: {container['digest']!r} is not a sha256 digest; "
             "`make push` writes it to deploy/image-digest.txt"

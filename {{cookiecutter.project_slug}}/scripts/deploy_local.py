@@ -30,6 +30,7 @@ from deploy_config import environment_configuration, load_settings
 from {{ cookiecutter.package_name }}.oci_rules import MODEL_MOUNT
 
 PROJECT = Path(__file__).resolve().parent.parent
+CONTAINER_NAME = "{{ cookiecutter.project_slug }}-deploy-local"
 HEALTH_TIMEOUT, HEALTH_RETRIES = 3, 3
 
 
@@ -89,7 +90,7 @@ def main() -> int:
     parser.add_argument("--artifact", type=Path, default=PROJECT / "dist" / "model_artifact.zip")
     parser.add_argument("--settings", type=Path, default=PROJECT / "deploy" / "deployment.toml")
     parser.add_argument("--port", type=int, help="instead of the deployment's server_port")
-    parser.add_argument("--name", default="{{ cookiecutter.project_slug }}-deploy-local")
+    parser.add_argument("--name", default=CONTAINER_NAME)
     parser.add_argument("--deadline", type=float, default=600, help="seconds to become healthy")
     parser.add_argument("--interval", type=float, default=2, help="seconds between health checks")
     parser.add_argument("--request", type=Path, default=PROJECT / "sample_request.json")

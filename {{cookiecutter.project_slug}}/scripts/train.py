@@ -12,7 +12,7 @@ Replace ``train_model`` with your own training; keep the contract: call
 ``save_model(model, X_sample, path)`` with a sample of the DataFrame the model was
 fitted on, and write a sample request that the scorer accepts.
 
-    python scripts/train.py [--sample iris|churn] [--output-dir model_artifact] [--model-file {{ cookiecutter.model_file }}]
+    python scripts/train.py [--sample iris|churn] [--output-dir model_artifact] [--model-file NAME]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from {{ cookiecutter.package_name }} import save_model
 
 PROJECT = Path(__file__).resolve().parent.parent
+MODEL_FILE = "{{ cookiecutter.model_file }}"
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 SAMPLES = ("iris", "churn")
 
@@ -95,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", choices=SAMPLES, default=os.environ.get("SAMPLE") or "iris")
     parser.add_argument("--output-dir", type=Path, default=PROJECT / "model_artifact")
-    parser.add_argument("--model-file", default=os.environ.get("MODEL_FILE", "{{ cookiecutter.model_file }}"))
+    parser.add_argument("--model-file", default=os.environ.get("MODEL_FILE", MODEL_FILE))
     parser.add_argument("--sample-request", type=Path, default=PROJECT / "sample_request.json")
     args = parser.parse_args()
     path = train_model(args.output_dir, args.model_file, args.sample_request, args.sample)

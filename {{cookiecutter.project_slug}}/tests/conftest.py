@@ -60,7 +60,7 @@ def settings(model_dir: Path) -> Settings:
 def scorer(settings: Settings) -> Scorer:
     loaded = Scorer(settings)
     loaded.load()
-    assert loaded.ready, loaded.reason
+    assert loaded.ready, loaded.detail
     return loaded
 
 

@@ -17,11 +17,16 @@ import pytest
 import sklearn.base
 
 {% if cookiecutter.framework == "fastapi" -%}
-from {{ cookiecutter.package_name }}.inline_budget import InlineBudget
+from {{ cookiecutter.package_name }}.inline_budget import (
+    MAX_INLINE_BYTES,
+    InlineBudget,
+)
 {% endif -%}
 from {{ cookiecutter.package_name }}.outputs import Outputs
 from {{ cookiecutter.package_name }}.scorer import Scorer, State
 from {{ cookiecutter.package_name }}.settings import Settings
+
+MODEL_FILE = "{{ cookiecutter.model_file }}"
 
 
 def test_health_is_503_before_the_model_is_loaded(make_client: Any, settings: Settings) -> None:
@@ -49,22 +54,36 @@ def test_start_loads_the_model_in_the_background(make_client: Any, settings: Set
     assert scorer.state is State.READY
 
 
+def logged_load_failure(caplog: pytest.LogCaptureFixture) -> str:
+    (record,) = [
+        record for record in caplog.records if record.getMessage().startswith("model failed to load")
+    ]
+    return record.fields["reason"]
+
+
 @pytest.mark.parametrize(
-    ("content", "problem"),
+    ("content", "problem", "detail"),
     [
-        pytest.param(None, "does not exist", id="no-folder"),
-        pytest.param(b"", "could not be loaded (EOFError", id="empty-file"),
-        pytest.param(b"not a pickle", "could not be loaded", id="corrupt-file"),
+        pytest.param(None, "model file not found", "does not exist", id="no-folder"),
+        pytest.param(b"", "model file could not be loaded", "could not be loaded (EOFError", id="empty-file"),
+        pytest.param(
+            b"not a pickle", "model file could not be loaded", "could not be loaded (", id="corrupt-file"
+        ),
     ],
 )
-def test_a_broken_model_leaves_health_503_with_the_reason(
-    make_client: Any, tmp_path: Path, content: bytes | None, problem: str
+def test_a_broken_model_leaves_health_503_with_a_short_reason_and_the_details_in_the_log(
+    make_client: Any,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    content: bytes | None,
+    problem: str,
+    detail: str,
 ) -> None:
     model_dir = tmp_path / "artifact"
     if content is not None:
         model_dir.mkdir()
-        (model_dir / "{{ cookiecutter.model_file }}").write_bytes(content)
-    settings = Settings(model_dir=model_dir, model_file="{{ cookiecutter.model_file }}")
+        (model_dir / MODEL_FILE).write_bytes(content)
+    settings = Settings(model_dir=model_dir, model_file=MODEL_FILE)
     scorer = Scorer(settings)
     scorer.load()
     client = make_client(settings, scorer)
@@ -72,22 +91,29 @@ def test_a_broken_model_leaves_health_503_with_the_reason(
     assert reply.status == 503
     assert reply.json["status"] == "failed"
     assert problem in reply.json["reason"]
+    assert str(tmp_path) not in reply.json["reason"]  # no paths for anyone who can reach /health
+    assert detail in logged_load_failure(caplog) and str(model_dir) in logged_load_failure(caplog)
     assert client.post("/predict", json_body={"instances": [[1, 2, 3, 4]]}).status == 503
 
 
 def test_a_model_saved_by_another_scikit_learn_is_refused(
-    make_client: Any, tmp_path: Path, model: Any, monkeypatch: pytest.MonkeyPatch
+    make_client: Any,
+    tmp_path: Path,
+    model: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     with monkeypatch.context() as patch:
         patch.setattr(sklearn.base, "__version__", "0.24.2")  # what the pickle records
-        joblib.dump(model, tmp_path / "{{ cookiecutter.model_file }}")
-    settings = Settings(model_dir=tmp_path, model_file="{{ cookiecutter.model_file }}")
+        joblib.dump(model, tmp_path / MODEL_FILE)
+    settings = Settings(model_dir=tmp_path, model_file=MODEL_FILE)
     scorer = Scorer(settings)
     scorer.load()
     reply = make_client(settings, scorer).get("/health")
     assert reply.status == 503
-    assert "InconsistentVersionWarning" in reply.json["reason"]
-    assert "0.24.2" in reply.json["reason"]
+    assert reply.json["reason"] == "model file could not be loaded; the server log has the details"
+    assert "InconsistentVersionWarning" in logged_load_failure(caplog)
+    assert "0.24.2" in logged_load_failure(caplog)
 
 
 def test_predict_rows_match_the_model(client: Any, model: Any, sample_rows: list[list[float]]) -> None:
@@ -134,6 +160,10 @@ BAD_BODIES = [
     pytest.param(b'{"instances": [[Infinity, 2, 3, 4]]}', JSON, 400, "Infinity", id="inf"),
     pytest.param(b'{"instances": [[1e999, 2, 3, 4]]}', JSON, 400, "not finite", id="overflow"),
     pytest.param(b'{"instances": [[' + b"9" * 400 + b", 2, 3, 4]]}", JSON, 400, "too large", id="huge-int"),
+    # More digits than Python turns into an int (4,300): json raises ValueError, not JSONDecodeError.
+    pytest.param(
+        b'{"instances": [[' + b"9" * 5000 + b", 2, 3, 4]]}", JSON, 400, "too many digits", id="digits"
+    ),
     pytest.param(
         b'{"instances": ' + b"[" * 10**5 + b"]" * 10**5 + b"}", JSON, 400, "nested", id="deep-nesting"
     ),
@@ -209,8 +239,37 @@ def test_body_of_exactly_the_limit_passes_and_one_byte_more_is_413(
 
 def test_unknown_route_and_wrong_method_answer_json(client: Any) -> None:
     assert client.get("/nope").status == 404
-    assert client.get("/predict").status == 405
+    wrong_method = client.get("/predict")
+    assert wrong_method.status == 405
+    assert "POST" in wrong_method.headers["Allow"]
     assert "error" in client.get("/nope").json
+
+
+def test_a_trailing_slash_is_a_404_not_a_redirect_to_the_host_sent(client: Any) -> None:
+    body = {"instances": [[5.1, 3.5, 1.4, 0.2]]}
+    assert client.post("/predict/", json_body=body, headers={"Host": "evil.example"}).status == 404
+
+
+def test_errors_name_a_few_unknown_features_and_count_the_rest(client: Any) -> None:
+    record = {f"x{number}": 1 for number in range(200_000)}
+    reply = client.post("/predict", json_body={"data": [record]})
+    assert reply.status == 400
+    assert "'x0', 'x1', 'x2', 'x3', 'x4'] and 199995 more" in reply.json["error"]
+    assert len(reply.json["error"]) < 600
+
+
+@pytest.mark.parametrize("request_id", ["x" * 201, "two words", "new\tline", "<script>"])
+def test_a_request_id_that_is_not_one_is_neither_echoed_nor_logged(
+    client: Any, caplog: pytest.LogCaptureFixture, request_id: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="scorer.access")
+    reply = client.post(
+        "/predict", json_body={"instances": [[5.1, 3.5, 1.4, 0.2]]}, headers={"opc-request-id": request_id}
+    )
+    assert reply.status == 200
+    assert "opc-request-id" not in reply.headers
+    (record,) = [r for r in caplog.records if r.name == "scorer.access"]
+    assert record.fields["opc-request-id"] is None
 
 
 def test_each_request_logs_one_json_line_with_the_request_id(
@@ -239,6 +298,8 @@ def test_inline_budget_learns_which_body_sizes_are_quick() -> None:
     assert budget.inline(1999) and not budget.inline(2000)
     budget.record(90_000, 0.2)  # slow, and never quick: no change
     assert budget.quick_bytes == 1999
+    budget.record(10_000_000, 0.0001)  # however quick, a large body is never parsed on the loop
+    assert budget.inline(MAX_INLINE_BYTES) and not budget.inline(MAX_INLINE_BYTES + 1)
 
 
 def test_openapi_states_the_typed_body_the_methods_and_the_answer(serve: Any, churn_dir: Path) -> None:

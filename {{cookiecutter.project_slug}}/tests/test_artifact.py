@@ -66,6 +66,37 @@ def test_caches_litter_venvs_and_secrets_stay_out(source: Path, tmp_path: Path) 
         assert sorted(archive.namelist()) == sorted(["README.md", "extra/labels.txt", MODEL_FILE, *SIGNATURE])
 
 
+def test_credentials_are_left_out_and_named(source: Path, tmp_path: Path) -> None:
+    secrets = [".oci/config", ".ssh/id_ecdsa", ".env.local", ".npmrc", ".pypirc", "extra/id_ed25519.pub"]
+    for name in secrets:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text("secret")
+    output = tmp_path / "dist" / "model_artifact.zip"
+    command = [sys.executable, "scripts/artifact.py", "--source", str(source), "--output", str(output)]
+    result = subprocess.run(
+        command, cwd=PROJECT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "src"}
+    )
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(output) as archive:
+        assert sorted(archive.namelist()) == sorted(["README.md", "extra/labels.txt", MODEL_FILE, *SIGNATURE])
+    assert (
+        "left out, as credentials: .env.local, .npmrc, .oci/, .pypirc, .ssh/, extra/id_ed25519.pub"
+        in result.stderr
+    )
+
+
+@pytest.mark.parametrize("linked", ["file", "folder"])
+def test_a_symbolic_link_is_refused(source: Path, tmp_path: Path, linked: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("from elsewhere on the machine")
+    target = outside / "secret.txt" if linked == "file" else outside
+    (source / "extra" / "link").symlink_to(target)
+    with pytest.raises(ArtifactError, match="extra/link is a symbolic link"):
+        make_artifact(source, tmp_path / "a.zip", MODEL_FILE)
+    assert not (tmp_path / "a.zip").exists()
+
+
 @pytest.mark.parametrize(
     ("breakage", "message"),
     [

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -152,6 +154,20 @@ def test_a_4xx_becomes_a_clear_message(oci_config: Path, endpoint: tuple, bodies
     assert result.returncode == 1
     assert "OCI refused the create (400 InvalidParameter): serverPort 8446 is not allowed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_endpoint_that_refuses_connections_is_one_line_after_a_bounded_retry(
+    oci_config: Path, bodies: dict[str, Path]
+) -> None:
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    started = time.monotonic()
+    result = deploy(oci_config, url, "create", "--body", str(bodies["create"]))
+    assert time.monotonic() - started < 45
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"cannot create the deployment: {url} did not answer (")
 
 
 def test_a_missing_profile_is_a_clear_message(

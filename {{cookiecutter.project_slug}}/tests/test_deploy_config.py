@@ -17,6 +17,8 @@ from oci_models import ModelMismatch, check_body
 
 PROJECT = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "ab" * 32
+REPOSITORY = "{{ cookiecutter.__ocir_host }}/{{ cookiecutter.tenancy_namespace }}/{{ cookiecutter.ocir_repository }}"
+IMAGE = f"{REPOSITORY}:{{ "triton-26.09-py3" if cookiecutter.server == "triton" else cookiecutter.image_tag }}"
 OCIDS = {
     "compartment_id": "ocid1.compartment.oc1..aaaa",
     "project_id": "ocid1.datascienceproject.oc1.iad.aaaa",
@@ -42,7 +44,7 @@ def test_the_default_settings_pass_the_preflight_and_the_sdk(settings: dict[str,
     environment = configuration.environment_configuration_details
     assert isinstance(environment, oci_models.OcirModelDeploymentEnvironmentConfigurationDetails)
 {%- if cookiecutter.server == "triton" %}
-    assert environment.image == "{{ cookiecutter.__ocir_host }}/{{ cookiecutter.tenancy_namespace }}/{{ cookiecutter.ocir_repository }}:triton-26.09-py3"
+    assert environment.image == IMAGE
     assert environment.image_digest == DIGEST
     assert environment.server_port == environment.health_check_port == 8000  # tritonserver's HTTP port
     assert environment.environment_variables == {"CONTAINER_TYPE": "TRITON"}
@@ -53,7 +55,7 @@ def test_the_default_settings_pass_the_preflight_and_the_sdk(settings: dict[str,
     ]
     assert environment.entrypoint is None  # null, not []: the image's own
 {%- else %}
-    assert environment.image == "{{ cookiecutter.__ocir_host }}/{{ cookiecutter.tenancy_namespace }}/{{ cookiecutter.ocir_repository }}:{{ cookiecutter.image_tag }}"
+    assert environment.image == IMAGE
     assert environment.image_digest == DIGEST
     assert environment.server_port == environment.health_check_port == {{ cookiecutter.server_port }}
     assert environment.environment_variables == {"PORT": "{{ cookiecutter.server_port }}", "WORKERS": "{{ cookiecutter.workers }}"}

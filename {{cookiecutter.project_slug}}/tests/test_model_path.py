@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.model_path import ModelNotFoundError, resolve_model_path
+from {{ cookiecutter.package_name }}.model_path import (
+    ModelNotFoundError,
+    resolve_model_path,
+)
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
 

@@ -9,11 +9,13 @@ from pathlib import Path
 from {{ cookiecutter.package_name }}.request_log import JsonFormatter
 from {{ cookiecutter.package_name }}.settings import Settings
 
+MODEL_FILE = "{{ cookiecutter.model_file }}"
+
 
 def test_defaults_point_at_the_service_mount() -> None:
     settings = Settings.from_env({})
     assert settings.model_dir == Path("/opt/ds/model/deployed_model")
-    assert settings.model_file == "{{ cookiecutter.model_file }}"
+    assert settings.model_file == MODEL_FILE
     assert settings.max_body_bytes == 10 * 1024 * 1024
 
 

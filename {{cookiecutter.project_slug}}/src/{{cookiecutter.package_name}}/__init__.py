@@ -1,6 +1,6 @@
-"""{{ cookiecutter.project_name }}: an OCI Data Science BYOC model server."""
+"""{{ cookiecutter.project_slug }}: an OCI BYOC model server."""
 
 from .signature import save_model
 
-__version__ = "{{ cookiecutter.image_tag }}"
+__version__ = "0.1.0"
 __all__ = ["save_model"]

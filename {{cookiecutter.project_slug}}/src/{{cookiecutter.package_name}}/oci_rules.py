@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import sys
 import unicodedata
 from collections.abc import Callable, Mapping
 
@@ -29,20 +30,47 @@ MAX_DIRECT_ARTIFACT_BYTES = 2 * 1000**3
 MAX_ARTIFACT_BYTES = 400 * 1000**3
 # A model's input and output schema in the catalog (OCI ADS: INPUT_OUTPUT_SCHENA_SIZE_LIMIT).
 MAX_SCHEMA_BYTES = 32000
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 MODEL_MOUNT = "/opt/ds/model/deployed_model"
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 FRAMEWORKS = ("flask", "fastapi")
 SERVERS = ("python", "triton")
 
-SLUG_RE = re.compile(r"^[a-z][a-z0-9-]*$")
-NAMESPACE_RE = re.compile(r"^[a-z0-9]+$")
+# Every pattern is matched whole (``fullmatch``): ``re.match`` with ``$`` lets a
+# trailing newline through. Character classes are ASCII only.
+MAX_NAME_CHARS = 100
+MAX_SLUG_CHARS = 63
+MAX_WORKERS = 256
+FALLBACK_SLUG = "model-service"
+SLUG_RE = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
+PACKAGE_RE = re.compile(r"[a-z][a-z0-9_]*")
+NAMESPACE_RE = re.compile(r"[a-z0-9]+")
+NUMBER_RE = re.compile(r"[1-9][0-9]*")
+MODEL_FILE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # Docker distribution's repository path grammar (lower case components
 # separated by "/", with ".", "_", "__" or runs of "-" inside a component).
 REPOSITORY_RE = re.compile(
-    r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
 )
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# Top-level modules of the projects' requirements (every variant, runtime and
+# dev, with what they pull in) and of the project's own folders: a package of one
+# of these names would shadow it. A template test checks every installed one is here.
+TAKEN_MODULES = frozenset({
+    "_brotli", "_cffi_backend", "_distutils_hack", "_pytest", "aiohappyeyeballs", "aiohttp",
+    "aiosignal", "annotated_doc", "annotated_types", "anyio", "asn1crypto", "attr", "attrs", "bench",
+    "blinker", "brotli", "certifi", "cffi", "circuitbreaker", "click", "cloudpickle", "conftest",
+    "crc32c", "cryptography", "dateutil", "deploy", "fastapi", "flask", "flatbuffers", "frozenlist",
+    "gevent", "geventhttpclient", "google", "greenlet", "grpc", "gunicorn", "h11", "httpcore",
+    "httptools", "httpx", "idna", "iniconfig", "itsdangerous", "jinja2", "joblib", "jwt", "lightgbm",
+    "markupsafe", "ml_dtypes", "model_artifact", "model_repository", "multidict", "narwhals", "numpy",
+    "oci", "onnx", "onnxruntime", "OpenSSL", "opentelemetry", "packaging", "pandas", "pip", "pkcs11",
+    "pkg_resources", "pluggy", "propcache", "py", "pycparser", "pydantic", "pydantic_core", "pygments",
+    "pytest", "pytz", "rapidjson", "ruff", "scipy", "scripts", "setuptools", "six", "skl2onnx",
+    "sklearn", "starlette", "tests", "threadpoolctl", "tritonclient", "tritonclientutils",
+    "tritongrpcclient", "tritonhttpclient", "tritonshmutils", "typing_extensions", "typing_inspection",
+    "urllib3", "uvicorn", "uvicorn_worker", "uvloop", "werkzeug", "xgboost", "yarl", "zope"
+})  # fmt: skip
 
 # region identifier -> (region key, realm); equal to oci.regions.REGIONS_SHORT_NAMES
 # and oci.regions.REGION_REALMS (a template test checks it).
@@ -187,20 +215,42 @@ def command_bytes(cmd: list[str], entrypoint: list[str]) -> int:
 
 
 def slug_of(name: str) -> str:
-    """The project slug derived from a project name: "Churn Model v2" -> "churn-model-v2"."""
+    """The project slug derived from a project name: "Churn Model v2" -> "churn-model-v2".
+
+    At most 63 characters; "model-" goes before one that starts with a digit, and a
+    name with no ASCII letter or digit gives "model-service".
+    """
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.replace("'", "").lower()).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.replace("'", "").lower()).strip("-")
+    if slug[:1].isdigit():
+        slug = f"model-{slug}"
+    return slug[:MAX_SLUG_CHARS].rstrip("-") or FALLBACK_SLUG
 
 
 # Each check takes an answer as text and returns an error message that names
-# the option, the value and the rule, or None when the value is fine.
+# the option, the value and the rule, or None when the value is fine. Values are
+# shown shortened (``shown``): a rule's message is one line, whatever was sent.
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """``repr`` of a value, cut to ``limit`` characters: control characters escaped, one line."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+def check_project_name(value: str) -> str | None:
+    unprintable = [char for char in value if unicodedata.category(char) in {"Cc", "Cs", "Zl", "Zp"}]
+    if not value.strip() or len(value) > MAX_NAME_CHARS or unprintable:
+        return (
+            f"project_name: {shown(value)} must be one line of 1 to {MAX_NAME_CHARS} characters, "
+            "without control characters"
+        )
+    return None
 
 
 def check_port(name: str, value: str) -> str | None:
-    try:
-        port = int(value)
-    except ValueError:
-        return f"{name}: {value!r} is not a number; use a port from {PORT_MIN} to {PORT_MAX}"
+    if not NUMBER_RE.fullmatch(value):
+        return f"{name}: {shown(value)} is not a number; use a port from {PORT_MIN} to {PORT_MAX}"
+    port = int(value)
     if not PORT_MIN <= port <= PORT_MAX:
         return f"{name}: {port} is outside {PORT_MIN}..{PORT_MAX}, the ports OCI Model Deployment allows"
     if port in RESERVED_PORTS:
@@ -210,71 +260,83 @@ def check_port(name: str, value: str) -> str | None:
 
 
 def check_slug(value: str) -> str | None:
-    if not SLUG_RE.match(value):
+    if not SLUG_RE.fullmatch(value) or len(value) > MAX_SLUG_CHARS:
         return (
-            f"project_slug: {value!r} must start with a lower-case letter and hold only "
-            "lower-case letters, digits and hyphens"
+            f"project_slug: {shown(value)} must start with a lower-case letter and hold only "
+            f"lower-case letters, digits and hyphens, not ending in one, at most {MAX_SLUG_CHARS} characters"
         )
     return None
 
 
 def check_package_name(value: str) -> str | None:
-    if not (value.isidentifier() and value.isascii()) or keyword.iskeyword(value):
+    if value != value.lower() and PACKAGE_RE.fullmatch(value.lower()):
+        return f"package_name: {shown(value)} must be lower case"
+    if not PACKAGE_RE.fullmatch(value) or keyword.iskeyword(value) or len(value) > MAX_SLUG_CHARS:
         return (
-            f"package_name: {value!r} is not a valid Python identifier "
-            "(letters, digits and underscores, not starting with a digit, not a keyword)"
+            f"package_name: {shown(value)} is not a valid Python identifier "
+            "(lower-case letters, digits and underscores, starting with a letter, not a keyword, "
+            f"at most {MAX_SLUG_CHARS} characters)"
         )
-    if value != value.lower():
-        return f"package_name: {value!r} must be lower case"
+    if value in sys.stdlib_module_names or value in TAKEN_MODULES:
+        return (
+            f"package_name: {value!r} is the name of a module the project imports "
+            "(the standard library or a requirement); the server could not import both"
+        )
     return None
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str | None:
     if value not in choices:
-        return f"{name}: {value!r} is not one of {', '.join(choices)}"
+        return f"{name}: {shown(value)} is not one of {', '.join(choices)}"
     return None
 
 
 def check_workers(value: str) -> str | None:
-    if not value.isdigit() or int(value) < 1:
-        return f"workers: {value!r} must be a whole number of at least 1"
+    if not NUMBER_RE.fullmatch(value) or int(value) > MAX_WORKERS:
+        return f"workers: {shown(value)} must be a whole number from 1 to {MAX_WORKERS}"
     return None
 
 
 def check_model_file(value: str) -> str | None:
-    if value in {"", ".", ".."} or any(c in value for c in "/\\\0"):
-        return f"model_file: {value!r} must be a file name without a path"
+    if not MODEL_FILE_RE.fullmatch(value):
+        return (
+            f"model_file: {shown(value)} must be a file name without a path: letters, digits, "
+            "'_', '.' and '-', not starting with '.' or '-', at most 128 characters"
+        )
     return None
 
 
 def check_region(value: str) -> str | None:
     if value not in REGIONS:
         return (
-            f"oci_region: {value!r} is not a known OCI region identifier "
+            f"oci_region: {shown(value)} is not a known OCI region identifier "
             "(for example us-ashburn-1 or eu-frankfurt-1)"
         )
     return None
 
 
 def check_namespace(value: str) -> str | None:
-    if not NAMESPACE_RE.match(value):
-        return f"tenancy_namespace: {value!r} must hold only lower-case letters and digits"
+    if not NAMESPACE_RE.fullmatch(value) or len(value) > MAX_SLUG_CHARS:
+        return (
+            f"tenancy_namespace: {shown(value)} must hold only lower-case letters and digits, "
+            f"at most {MAX_SLUG_CHARS} characters"
+        )
     return None
 
 
 def check_repository(value: str) -> str | None:
-    if len(value) > 255 or not REPOSITORY_RE.match(value):
+    if len(value) > 255 or not REPOSITORY_RE.fullmatch(value):
         return (
-            f"ocir_repository: {value!r} is not a valid repository name (lower-case letters and "
+            f"ocir_repository: {shown(value)} is not a valid repository name (lower-case letters and "
             "digits, with '.', '_', '-' or '/' between them, at most 255 characters)"
         )
     return None
 
 
 def check_tag(value: str) -> str | None:
-    if not TAG_RE.match(value):
+    if not TAG_RE.fullmatch(value):
         return (
-            f"image_tag: {value!r} is not a valid image tag (letters, digits, '_', '.' and '-', "
+            f"image_tag: {shown(value)} is not a valid image tag (letters, digits, '_', '.' and '-', "
             "not starting with '.' or '-', at most 128 characters)"
         )
     return None
@@ -282,22 +344,23 @@ def check_tag(value: str) -> str | None:
 
 # The rule of each option in plain words (the template README's option table).
 RULE_TEXT: dict[str, str] = {
-    "project_name": "free text",
-    "project_slug": "lower-case letters, digits and hyphens, starting with a letter",
-    "package_name": "a lower-case Python identifier, not a keyword",
+    "project_name": f"free text, one line, at most {MAX_NAME_CHARS} characters",
+    "project_slug": f"lower-case letters, digits and hyphens, starting with a letter, at most {MAX_SLUG_CHARS}",
+    "package_name": "a lower-case Python identifier starting with a letter, not a keyword, not a module it imports",
     "framework": " or ".join(FRAMEWORKS),
     "server": " or ".join(SERVERS),
     "python_version": ", ".join(PYTHON_VERSIONS),
     "server_port": f"{PORT_MIN}..{PORT_MAX}, not {', '.join(map(str, RESERVED_PORTS))}",
-    "workers": "a whole number, at least 1",
-    "model_file": "a file name, no path",
+    "workers": f"a whole number from 1 to {MAX_WORKERS}",
+    "model_file": "a file name: letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'",
     "oci_region": "an OCI region identifier known to the OCI SDK; gives the registry host",
-    "tenancy_namespace": "lower-case letters and digits",
+    "tenancy_namespace": f"lower-case letters and digits, at most {MAX_SLUG_CHARS}",
     "ocir_repository": "a registry repository name: lower case, digits, '.', '_', '-', '/'",
     "image_tag": "a Docker tag: letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'",
 }
 
 CHECKS: dict[str, Callable[[str], str | None]] = {
+    "project_name": check_project_name,
     "project_slug": check_slug,
     "package_name": check_package_name,
     "framework": lambda value: check_choice("framework", value, FRAMEWORKS),

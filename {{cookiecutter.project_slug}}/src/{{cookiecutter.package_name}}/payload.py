@@ -83,6 +83,10 @@ def load_json(body: bytes) -> Any:
         raise PayloadError(f"malformed JSON: {error.msg} at {where}") from None
     except RecursionError:
         raise PayloadError("JSON is nested too deeply") from None
+    except PayloadError:  # NaN or Infinity (_reject_constant)
+        raise
+    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise PayloadError("a number in the body has too many digits") from None
 
 
 def shown(value: Any) -> str:
@@ -155,8 +159,18 @@ def check_keys(
     missing = [name for name in names if name not in given and name not in optional]
     unknown = [name for name in given if name not in names]
     if missing or unknown:
-        parts = [f"missing {missing}" if missing else "", f"unknown {unknown}" if unknown else ""]
+        parts = [
+            f"missing {a_few(missing)}" if missing else "",
+            f"unknown {a_few(unknown)}" if unknown else "",
+        ]
         raise PayloadError(f"{where}: features do not match the model's ({'; '.join(p for p in parts if p)})")
+
+
+def a_few(names: list[str], shown_names: int = 5) -> str:
+    """Some names for an error message, and how many more: a body may hold thousands."""
+    listed = ", ".join(repr(name if len(name) <= 40 else name[:37] + "...") for name in names[:shown_names])
+    more = len(names) - shown_names
+    return f"[{listed}]" + (f" and {more} more" if more > 0 else "")
 
 
 def check_columns(

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 
 REQUEST_ID_HEADER = "opc-request-id"
+# OCI's request ids are a few dozen letters, digits and "/"; anything else sent in
+# that header is neither echoed nor logged.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,200}")
 access_log = logging.getLogger("scorer.access")
+
+
+def request_id_of(value: str | bytes | None) -> str | None:
+    """The opc-request-id header's value when it looks like one, else None."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return value if value is not None and REQUEST_ID.fullmatch(value) else None
 
 
 class JsonFormatter(logging.Formatter):

@@ -28,7 +28,7 @@ from sklearn.exceptions import InconsistentVersionWarning
 
 from . import processing
 from .model_input import choose_input
-from .model_path import resolve_model_path
+from .model_path import ModelNotFoundError, resolve_model_path
 from .outputs import Outputs
 from .payload import ArrayInput, read_body
 from .settings import Settings
@@ -48,13 +48,34 @@ class ModelRefused(ValueError):
     """The model's own input checks refused the features (scikit-learn raises ValueError)."""
 
 
+class UnfitModel(ValueError):
+    """A loaded file or setting the scorer can't serve; its message holds no path or version."""
+
+
+class UnreadableModel(RuntimeError):
+    """The model file could not be unpickled (another scikit-learn, not a joblib file)."""
+
+
+def public_reason(error: Exception) -> str:
+    """What the unauthenticated /health says of a failed load: no paths, no library
+    versions (the log line has the whole message)."""
+    if isinstance(error, UnfitModel):
+        return str(error)
+    if isinstance(error, ModelNotFoundError):
+        return "model file not found in MODEL_DIR; the server log has the details"
+    if isinstance(error, UnreadableModel):
+        return "model file could not be loaded; the server log has the details"
+    return f"model failed to load ({type(error).__name__}); the server log has the details"
+
+
 class Scorer:
     """Holds one model and predicts with it."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.state = State.STARTING
-        self.reason = "model not loaded yet"
+        self.reason = "model not loaded yet"  # what /health says: short, no paths
+        self.detail = ""  # the whole message of a failed load, for the log and the tools
         self.model: Any = None
         self.input: Any = None  # payload.ArrayInput or frame_input.FrameInput
         self.outputs: Outputs | None = None
@@ -99,8 +120,8 @@ class Scorer:
             self._adopt(self._read_model(path), read_signature(path.parent))
         except Exception as error:  # any failure is reported by /health, not raised
             self.state = State.FAILED
-            self.reason = str(error)
-            log.error("model failed to load; /health answers 503", extra={"fields": {"reason": self.reason}})
+            self.reason, self.detail = public_reason(error), str(error)
+            log.error("model failed to load; /health answers 503", extra={"fields": {"reason": self.detail}})
             return
         self.state = State.READY
         self.reason = "model loaded and warmed up"
@@ -116,18 +137,18 @@ class Scorer:
                 warnings.simplefilter("error", category=InconsistentVersionWarning)
                 return joblib.load(path)
         except Exception as error:
-            raise RuntimeError(
+            raise UnreadableModel(
                 f"{path} could not be loaded ({type(error).__name__}: {error}); save it with joblib "
                 f"and this project's scikit-learn ({sklearn.__version__})"
             ) from error
 
     def _adopt(self, model: Any, signature: Signature | None) -> None:
         if not hasattr(model, "predict"):
-            raise TypeError(f"{type(model).__name__} has no predict() method")
+            raise UnfitModel(f"{type(model).__name__} has no predict() method")
         method = self.settings.predict_method
         outputs = Outputs(model)
         if method not in outputs.methods:
-            raise ValueError(f"PREDICT_METHOD={method}, but the model has only {', '.join(outputs.methods)}")
+            raise UnfitModel(f"PREDICT_METHOD={method}, but the model has only {', '.join(outputs.methods)}")
         self.model, self.outputs, self.signature = model, outputs, signature
         # Arrays are sent in the order of the signature or of feature_names_in_, so
         # scikit-learn's warning about arrays without column names is noise.

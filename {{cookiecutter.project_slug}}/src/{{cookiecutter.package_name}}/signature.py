@@ -246,7 +246,7 @@ def save_model(model: Any, X_sample: Any, path: str | Path, *, optional: tuple[s
         scorer = Scorer(Settings(model_dir=folder, model_file=path.name))
         scorer.load()
         if not scorer.ready:
-            raise ValueError(f"the scorer can't serve this model: {scorer.reason}")
+            raise ValueError(f"the scorer can't serve this model: {scorer.detail}")
         for name in (path.name, INPUT_SCHEMA, OUTPUT_SCHEMA, INPUT_EXAMPLE):
             shutil.move(folder / name, path.parent / name)
     return signature

@@ -1,0 +1,141 @@
+"""Hostile clients on real servers, both frameworks: slow ones, oversized headers, smuggling.
+
+Slow clients neither stop /health nor stay connected for ever: fifty connections
+that send a request line and nothing more, trickle their headers a byte a second,
+or send a body slower than it was announced. /health must still answer within the
+service's 3 s while they are open, predictions go on, and each slow connection is
+answered 408 or closed once READ_TIMEOUT (3 s here) has passed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo
+from serving import HEALTH_TIMEOUT, call, gunicorn_with_every_worker_ready
+
+SLOW_CLIENTS = 50
+READ_TIMEOUT = 3
+STARTS = {  # what each kind of slow client sends at once; then one byte a second
+    "request line only": b"POST /predict HTTP/1.1\r\n",
+    "trickled headers": b"POST /predict HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+    "slow body": b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 1000\r\n\r\n{",
+}
+BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]}).encode()
+
+
+def open_slow_clients(port: int) -> list[tuple[str, socket.socket]]:
+    clients = []
+    for number in range(SLOW_CLIENTS):
+        kind = list(STARTS)[number % len(STARTS)]
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+        client.sendall(STARTS[kind])
+        clients.append((kind, client))
+    return clients
+
+
+@pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
+def test_slow_clients_leave_health_quick_and_are_cut_off(
+    baked, combo: Combo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = baked(combo)
+    monkeypatch.setenv("READ_TIMEOUT", str(READ_TIMEOUT))
+    with gunicorn_with_every_worker_ready(project, project / "model_artifact", tmp_path / "log") as served:
+        base = f"http://127.0.0.1:{served.port}"
+        clients = open_slow_clients(served.port)
+        stop = threading.Event()
+
+        def trickle() -> None:
+            while not stop.wait(1):
+                for kind, client in clients:
+                    if kind != "request line only":
+                        with contextlib.suppress(OSError):  # cut off by the server: as wanted
+                            client.send(b"x" if kind == "trickled headers" else b" ")
+
+        trickler = threading.Thread(target=trickle)
+        trickler.start()
+        try:
+            health_seconds = []
+            deadline = time.monotonic() + READ_TIMEOUT + 3
+            while time.monotonic() < deadline:
+                started = time.monotonic()
+                assert call(f"{base}/health")[0] == 200  # raises after the service's timeout
+                health_seconds.append(time.monotonic() - started)
+                status, answer = call(f"{base}/predict", BODY, {"Content-Type": "application/json"})
+                assert status == 200, answer
+                time.sleep(0.3)
+            cut_off = []
+            for kind, client in clients:
+                client.settimeout(HEALTH_TIMEOUT)
+                try:
+                    reply = client.recv(4096)
+                except ConnectionResetError:
+                    reply = b""
+                except TimeoutError:
+                    continue
+                cut_off.append(kind)
+                assert reply == b"" or reply.startswith(b"HTTP/1.1 408"), reply[:200]
+        finally:
+            stop.set()
+            trickler.join()
+            for _, client in clients:
+                client.close()
+    assert max(health_seconds) < HEALTH_TIMEOUT
+    assert len(cut_off) == SLOW_CLIENTS, f"{SLOW_CLIENTS - len(cut_off)} open after {READ_TIMEOUT + 3} s"
+
+
+OVERSIZED_HEADS = {
+    "a 64 KB field": b"X-Big: " + b"x" * 65536 + b"\r\n",
+    "101 fields": b"".join(b"X-Field-%d: 1\r\n" % number for number in range(101)),
+}
+
+
+@pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
+def test_oversized_headers_are_431_and_a_huge_request_id_is_never_logged(
+    baked, combo: Combo, tmp_path: Path
+) -> None:
+    project = baked(combo)
+    log = tmp_path / "log"
+    with gunicorn_with_every_worker_ready(project, project / "model_artifact", log) as served:
+        for name, fields in OVERSIZED_HEADS.items():
+            with socket.create_connection(("127.0.0.1", served.port), timeout=HEALTH_TIMEOUT) as client:
+                client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+                reply = client.recv(4096)
+            assert reply.startswith(b"HTTP/1.1 431"), (name, reply[:100])
+        huge_id = b"opc-request-id: " + b"a" * 2**20 + b"\r\n"
+        with socket.create_connection(("127.0.0.1", served.port), timeout=HEALTH_TIMEOUT) as client:
+            try:
+                client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n" + huge_id + b"\r\n")
+                reply = client.recv(4096)
+            except (ConnectionResetError, BrokenPipeError):
+                reply = b""  # refused while it was still being sent
+        assert reply == b"" or reply.startswith(b"HTTP/1.1 431"), reply[:100]
+        assert call(f"http://127.0.0.1:{served.port}/health")[0] == 200
+    assert "a" * 1000 not in log.read_text()
+
+
+SMUGGLING = {
+    "content-length and chunked": b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "two content-lengths": b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}",
+    "obsolete line folding": b"GET /health HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
+def test_request_smuggling_forms_are_refused(baked, combo: Combo, tmp_path: Path) -> None:
+    project = baked(combo)
+    with gunicorn_with_every_worker_ready(project, project / "model_artifact", tmp_path / "log") as served:
+        for name, raw in SMUGGLING.items():
+            with socket.create_connection(("127.0.0.1", served.port), timeout=HEALTH_TIMEOUT) as client:
+                client.sendall(raw)
+                reply = client.recv(4096)
+            assert reply.startswith(b"HTTP/1.1 400"), (name, reply[:100])
