@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -142,6 +143,16 @@ def test_ruff_is_clean(project: tuple[Combo, Path]) -> None:
     _, path = project
     run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], path)
     run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], path)
+
+
+def test_make_n_login_never_shows_the_token(project: tuple[Combo, Path]) -> None:
+    _, path = project
+    env = {**os.environ, "OCIR_AUTH_TOKEN": "s3cr3t-auth-token"}
+    result = subprocess.run(
+        ["make", "-n", "login", "OCI_USER=jane"], cwd=path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "s3cr3t-auth-token" not in result.stdout + result.stderr
 
 
 def test_derived_defaults(tmp_path: Path) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -131,7 +133,9 @@ SMUGGLING = {
 
 
 @pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
-def test_request_smuggling_forms_are_refused(baked, combo: Combo, tmp_path: Path) -> None:
+def test_request_smuggling_forms_are_refused_and_no_version_is_announced(
+    baked, combo: Combo, tmp_path: Path
+) -> None:
     project = baked(combo)
     with gunicorn_with_every_worker_ready(project, project / "model_artifact", tmp_path / "log") as served:
         for name, raw in SMUGGLING.items():
@@ -139,3 +143,7 @@ def test_request_smuggling_forms_are_refused(baked, combo: Combo, tmp_path: Path
                 client.sendall(raw)
                 reply = client.recv(4096)
             assert reply.startswith(b"HTTP/1.1 400"), (name, reply[:100])
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{served.port}/health", timeout=HEALTH_TIMEOUT
+        ) as health:
+            assert not re.search(r"[0-9]", health.headers.get("Server", "")), health.headers["Server"]

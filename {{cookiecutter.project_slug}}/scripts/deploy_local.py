@@ -83,6 +83,14 @@ def predict(port: int, body: bytes) -> str:
         return f"{error.code} {error.read().decode().strip()}"
 
 
+def unpack(artifact: Path, folder: Path) -> None:
+    """Unzip the artifact into ``folder`` as the service does; entries that climb out of it
+    (``../x``, ``/etc/x``) land inside it (zipfile drops those path parts)."""
+    with zipfile.ZipFile(artifact) as archive:
+        archive.extractall(folder)
+    folder.chmod(0o755)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", required=True)
@@ -101,9 +109,7 @@ def main() -> int:
 
     mount = Path(tempfile.mkdtemp(prefix="deployed_model-"))
     try:
-        with zipfile.ZipFile(args.artifact) as archive:
-            archive.extractall(mount)
-        mount.chmod(0o755)
+        unpack(args.artifact, mount)
         print(f"1. unzipped {args.artifact.name} into {mount} ({len(list(mount.rglob('*')))} entries)")
         port, environment = container_environment(args.settings, args.port)
         subprocess.run([args.cli, "rm", "-f", args.name], capture_output=True)

@@ -141,3 +141,18 @@ def test_the_command_prints_container_paths_size_and_sha256(tmp_path: Path) -> N
     )
     assert failed.returncode == 1 and "artifact refused" in failed.stderr
     assert not output.exists(), "a refused artifact must not leave the previous zip behind"
+
+
+def test_zip_slip_entries_stay_inside_the_folder_deploy_local_unzips_into(tmp_path: Path) -> None:
+    from deploy_local import unpack
+
+    artifact = tmp_path / "hostile.zip"
+    with zipfile.ZipFile(artifact, "w") as archive:
+        archive.writestr("../escaped.txt", "x")
+        archive.writestr("/absolute.txt", "x")
+        archive.writestr("deep/../../escaped-too.txt", "x")
+    folder = tmp_path / "mount" / "deployed_model"
+    folder.mkdir(parents=True)
+    unpack(artifact, folder)
+    written = {path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*.txt")}
+    assert written and all(name.startswith("mount/deployed_model/") for name in written), written
