@@ -302,6 +302,16 @@ def test_inline_budget_learns_which_body_sizes_are_quick() -> None:
     assert budget.inline(MAX_INLINE_BYTES) and not budget.inline(MAX_INLINE_BYTES + 1)
 
 
+def test_a_quick_refusal_teaches_the_inline_budget_nothing(
+    make_client: Any, settings: Settings, scorer: Scorer
+) -> None:
+    client = make_client(settings, scorer)
+    # A 415 for a megabyte of text is answered at once: it says nothing of how long predicting takes.
+    assert client.post("/predict", b"x" * 1_000_000, content_type="text/plain").status == 415
+    assert client.post("/predict", b"[" * 100_000, content_type="application/json").status == 400
+    assert client.client.app.state.inline_budget.quick_bytes == 0
+
+
 def test_openapi_states_the_typed_body_the_methods_and_the_answer(serve: Any, churn_dir: Path) -> None:
     operation = serve(churn_dir).get("/openapi.json").json["paths"]["/predict"]["post"]
     body = operation["requestBody"]["content"]["application/json"]
