@@ -32,12 +32,12 @@ def load_rules() -> ModuleType:
 OPTIONS = [name for name in json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text()) if name[0] != "_"]
 
 
-def check_all_answers(answers: dict[str, Any]) -> str:
+def check_all_answers(rules: ModuleType, answers: dict[str, Any]) -> str:
     """Cookiecutter renders its private variables after the answers and before it
     makes the project folder: a bad slug (empty, too long, a newline) would fail
     there, before the pre-generation hook could say which rule it breaks. Raised as
     a failed hook, cookiecutter prints the rules' lines and exits 1, leaving nothing."""
-    errors = load_rules().validate_answers(answers)
+    errors = rules.validate_answers(answers)
     if errors:
         from cookiecutter.exceptions import FailedHookException
 
@@ -69,7 +69,7 @@ class OciRulesExtension(Extension):
         environment.filters["ocir_host"] = rules.ocir_host
         environment.filters["project_slug"] = rules.slug_of
         environment.filters["oci_check"] = lambda value, option: rules.CHECKS[option](str(value)) or ""
-        environment.filters["oci_check_all"] = check_all_answers
+        environment.filters["oci_check_all"] = lambda answers: check_all_answers(rules, answers)
         environment.filters["quoted_inside"] = quoted_inside
         environment.globals["template_dir"] = str(TEMPLATE_DIR)
 
