@@ -5,10 +5,13 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,15 +112,17 @@ def find_python(version: str) -> str:
     pytest.fail(f"python{version} is needed to test python_version={version}; install it")
 
 
-def run(command: list[str], cwd: Path, timeout: float = 900, **env: str) -> subprocess.CompletedProcess:
-    """Run a command; fail the test with its output when it fails."""
+def run(
+    command: list[str], cwd: Path, timeout: float = 900, check: bool = True, **env: str
+) -> subprocess.CompletedProcess:
+    """Run a command; fail the test with its output when it fails (unless ``check`` is false)."""
     # As a user runs it: not as a sub-make of the template's `make test`.
     outer_make = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
     clean_env = {name: value for name, value in os.environ.items() if name not in outer_make}
     result = subprocess.run(
         command, cwd=cwd, env={**clean_env, **env}, capture_output=True, text=True, timeout=timeout
     )
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         output = f"{result.stdout}\n{result.stderr}"
         pytest.fail(f"{' '.join(command)} failed ({result.returncode}) in {cwd}:\n{output}")
     return result
@@ -160,3 +165,24 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextmanager
+def deployment_settings(project: Path, **changes: str) -> Iterator[Path]:
+    """The project's deploy/deployment.toml with OCIDs filled in (and ``changes``), put back after."""
+    settings = project / "deploy" / "deployment.toml"
+    original = settings.read_text()
+    values = {
+        "compartment_id": "ocid1.compartment.oc1..x",
+        "project_id": "ocid1.datascienceproject.oc1.iad.x",
+        "model_id": "ocid1.datasciencemodel.oc1.iad.x",
+        **changes,
+    }
+    filled = original
+    for name, value in values.items():
+        filled = re.sub(rf'^{name} = ".*"$', f'{name} = "{value}"', filled, count=1, flags=re.MULTILINE)
+    settings.write_text(filled)
+    try:
+        yield settings
+    finally:
+        settings.write_text(original)

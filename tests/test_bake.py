@@ -15,6 +15,7 @@ from baking import COMBOS, DEFAULT_FLASK, TRITON_COMBOS, Combo, bake, run
 
 from local_extensions import load_rules
 
+rules = load_rules()
 EXPECTED_FILES = [
     ".dockerignore",
     ".gitignore",
@@ -27,16 +28,9 @@ EXPECTED_FILES = [
     "pyproject.toml",
     "requirements-dev.txt",
     "requirements.txt",
-    "scripts/artifact.py",
     "scripts/bench.py",
-    "scripts/catalog.py",
-    "scripts/deploy.py",
-    "scripts/deploy_config.py",
-    "scripts/deploy_local.py",
-    "scripts/oci_models.py",
     "scripts/smoke.py",
     "scripts/train.py",
-    "scripts/update_plan.py",
     "src/{package}/__init__.py",
     "src/{package}/app.py",
     "src/{package}/endpoints.py",
@@ -51,16 +45,29 @@ EXPECTED_FILES = [
     "src/{package}/scorer.py",
     "src/{package}/settings.py",
     "src/{package}/signature.py",
+    *(
+        f"src/{{package}}_ops/{module}.py"
+        for module in (
+            *("__init__", "__main__", "artifact", "catalog", "cli", "deploy", "deploy_config"),
+            *("deploy_local", "lifecycle", "oci_client", "oci_models", "policies", "predict_remote"),
+            *("project", "push_record", "registry", "update_plan"),
+        )
+    ),
     "tests/conftest.py",
     "tests/test_app.py",
     "tests/test_artifact.py",
     "tests/test_catalog.py",
     "tests/test_deploy.py",
     "tests/test_deploy_config.py",
+    "tests/test_layout.py",
+    "tests/test_lifecycle.py",
     "tests/test_methods.py",
     "tests/test_model_path.py",
     "tests/test_payload.py",
+    "tests/test_policies.py",
+    "tests/test_predict_remote.py",
     "tests/test_processing.py",
+    "tests/test_registry.py",
     "tests/test_settings.py",
     "tests/test_signature.py",
     "tests/test_typed_input.py",
@@ -72,8 +79,8 @@ FRAMEWORK_FILES = {
 }
 # What a Triton project adds (server=triton).
 TRITON_FILES = [
-    "scripts/triton_client.py",
-    "scripts/triton_repository.py",
+    "src/{package}_ops/triton_client.py",
+    "src/{package}_ops/triton_repository.py",
     "tests/test_triton_client.py",
     "tests/test_triton_deploy_config.py",
     "tests/test_triton_repository.py",
@@ -82,6 +89,7 @@ MAKE_TARGETS = {
     *("help", "install", "train", "serve", "smoke", "bench", "test", "lint", "format", "clean"),
     *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
     *("artifact", "deploy-config", "deploy-local", "update-plan", "deploy", "deploy-update", "catalog"),
+    *("policies", "status", "activate", "deactivate", "delete", "predict-remote"),
 }
 TRITON_TARGETS = {"triton-push", "triton-run", "triton-health", "triton-predict", "triton-stop"}
 UNRENDERED = re.compile(r"\{\{|\{%|cookiecutter\.")
@@ -186,7 +194,7 @@ def test_no_module_the_project_installs_can_be_its_package_name(baked, combo: Co
     code = "import importlib.metadata as m, json; print(json.dumps(list(m.packages_distributions())))"
     modules = json.loads(run([str(path / ".venv/bin/python"), "-c", code], path).stdout)
     own = next(path.glob("src/*/__init__.py")).parent.name
-    allowed = [name for name in modules if name != own and not load_rules().check_package_name(name)]
+    allowed = [name for name in modules if name != own and not rules.check_package_name(name)]
     assert allowed == [], "add these to TAKEN_MODULES in oci_rules.py"
 
 
@@ -197,3 +205,19 @@ def test_make_help_lists_every_target(baked, combo: Combo) -> None:
     listed = {line.split()[0] for line in help_text.splitlines() if line.strip()}
     assert listed == MAKE_TARGETS | (TRITON_TARGETS if combo in TRITON_COMBOS else set())
     assert all(len(line.split(maxsplit=1)) == 2 for line in help_text.splitlines() if line.strip())
+
+
+SHAPES = ["VM.Standard.E4.Flex", "VM.Standard.E5.Flex", "VM.Standard3.Flex", "VM.Standard.A1.Flex"]
+SHAPES += ["VM.Standard.A2.Flex", "BM.Standard.A1.160", "VM.GPU.A10.1", "BM.GPU.A100-v2.8"]
+
+
+@pytest.mark.xdist_group(DEFAULT_FLASK.id)
+def test_make_build_builds_for_the_cpu_of_the_shape_as_the_rules_say(baked) -> None:
+    """An image built on an Apple-silicon laptop must still run on an E-series shape, and the reverse."""
+    project = baked(DEFAULT_FLASK)
+    default = run(["make", "-n", "build"], project).stdout
+    assert "--platform linux/amd64 " in default  # the default shape, VM.Standard.E4.Flex
+    for shape in SHAPES:
+        shown = run(["make", "-n", "build", f"SHAPE={shape}"], project).stdout
+        assert f"--platform {rules.platform_of_shape(shape)} " in shown, shape
+    assert {rules.platform_of_shape(shape) for shape in SHAPES} == {"linux/amd64", "linux/arm64"}

@@ -18,7 +18,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo, free_port, model_predictions, run
+from baking import (
+    DEFAULT_FASTAPI,
+    DEFAULT_FLASK,
+    Combo,
+    deployment_settings,
+    free_port,
+    model_predictions,
+    run,
+)
 from conftest import Registry
 
 # Tests that use the default Flask project run on the worker that baked it.
@@ -42,6 +50,13 @@ def registry_digest(registry: Registry, repository: str, tag: str) -> str:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.headers["Docker-Content-Digest"]
+
+
+def fails(command: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """Run a command that must fail (exit status 1 or more)."""
+    result = run(command, cwd, check=False, **env)
+    assert result.returncode != 0, result.stdout
+    return result
 
 
 def podman(env: dict[str, str], *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -89,6 +104,8 @@ def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str
             "gunicorn.conf.py",
             "src",
         ]
+        # The deployment tooling stays beside the image: only the server package is in it.
+        assert podman(podman_env, "exec", name, "ls", "-A", "/app/src").stdout.split() == ["my_model_service"]
         write = podman(podman_env, "exec", name, "touch", "/opt/ds/model/deployed_model/x", check=False)
         assert write.returncode != 0 and "Read-only" in write.stderr
         logs = make(project, podman_env, "logs", *settings).stdout
@@ -157,11 +174,60 @@ def test_login_tag_push_and_digest_against_a_registry_on_loopback(
 
     pushed = make(project, podman_env, "push", *target)
     assert registry.token not in pushed.stdout + pushed.stderr
-    digest = (project / "deploy" / "image-digest.txt").read_text().strip()
+    record = json.loads((project / "deploy" / "pushed-image.json").read_text())
+    digest = record["digest"]
 
     assert digest == registry_digest(registry, f"{namespace}/my-model-service", "1.0.0")
     assert digest.startswith("sha256:") and len(digest) == 71
     assert f"{registry.host}/{namespace}/my-model-service:1.0.0@{digest}" in pushed.stdout
+    local = json.loads(podman(podman_env, "image", "inspect", "my-model-service:1.0.0").stdout)[0]
+    assert record == {
+        "image": f"{registry.host}/{namespace}/my-model-service:1.0.0",
+        "digest": digest,
+        "size_bytes": local["Size"],
+        "platform": "linux/amd64",  # the default shape's (VM.Standard.E4.Flex)
+        "local_id": f"sha256:{local['Id']}",
+    }
+
+
+@DEFAULT_FLASK_GROUP
+def test_a_second_tag_is_deployed_with_its_own_digest_never_the_first_ones(
+    baked, podman_env: dict[str, str], registry
+) -> None:
+    """The README's path: a changed image pushed under a new IMAGE_TAG. Image and digest stay one pair."""
+    project = baked(DEFAULT_FLASK)
+    podman_env = {**podman_env, "REGISTRY_AUTH_FILE": registry.auth_file}
+    namespace, user = registry.user.split("/", 1)
+    target = (f"REGISTRY={registry.host}", f"NAMESPACE={namespace}")
+    make(project, {**podman_env, "OCIR_AUTH_TOKEN": registry.token}, "login", f"OCI_USER={user}", *target)
+    repository = f"{registry.host}/{namespace}/my-model-service"
+    digests = {}
+    for tag in ("1.0.0", "1.0.1"):  # two images: the label makes the second one differ
+        make(project, podman_env, "build", f"IMAGE_TAG={tag}", f"BUILD_ARGS=--label release={tag}")
+        make(project, podman_env, "push", f"IMAGE_TAG={tag}", *target)
+        digests[tag] = registry_digest(registry, f"{namespace}/my-model-service", tag)
+    assert digests["1.0.0"] != digests["1.0.1"]
+    record = json.loads((project / "deploy" / "pushed-image.json").read_text())
+    assert (record["image"], record["digest"]) == (f"{repository}:1.0.1", digests["1.0.1"])
+
+    with deployment_settings(project):
+        config = fails(["make", "--no-print-directory", "deploy-config"], project)
+    # Only the registry is refused (loopback is not OCIR); the pair is the recorded 1.0.1 push.
+    problems = [line.strip() for line in config.stderr.splitlines() if line.startswith("  ")]
+    assert problems == [
+        f"container.image: {registry.host} is not OCI Container Registry; a model deployment "
+        "pulls images only from OCIR, and only from its own region's (iad.ocir.io)"
+    ]
+    with deployment_settings(project, image=f"{repository}:1.0.0"):
+        config = fails(["make", "--no-print-directory", "deploy-config"], project)
+    assert f"{repository}:1.0.0 has no digest, and the last push was {repository}:1.0.1" in config.stderr
+
+    # The image-lifetime check of deploy-update asks this registry, with make login's credentials.
+    ask = "import sys; from my_model_service_ops.registry import check_image_exists as c; c(*sys.argv[1:])"
+    python = [".venv/bin/python", "-c", ask]
+    run([*python, f"{repository}:1.0.0", digests["1.0.0"]], project, **podman_env)
+    gone = fails([*python, f"{repository}:1.0.0", "sha256:" + "0" * 64], project, **podman_env)
+    assert "is no longer in" in gone.stderr and "for as long as it lives" in gone.stderr
 
 
 @DEFAULT_FLASK_GROUP

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from baking import DEFAULT_FLASK, TRITON_COMBOS, Combo, run
+from baking import DEFAULT_FLASK, TRITON_COMBOS, Combo, deployment_settings, run
 
 OCI = str(Path(sys.executable).with_name("oci"))
 GLOBAL_OPTIONS = {"query", "raw-output", "from-json"}  # options of every oci command
@@ -57,21 +57,30 @@ def test_catalog_commands_use_the_clis_parameters(baked) -> None:
 @pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), TRITON_COMBOS[0].param()])
 def test_deployment_json_uses_the_clis_parameters(baked, combo: Combo) -> None:
     project = baked(combo)
-    settings = project / "deploy" / "deployment.toml"
-    toml = original = settings.read_text()
-    for name, value in {
-        "compartment_id": "ocid1.compartment.oc1..x",
-        "project_id": "ocid1.datascienceproject.oc1.iad.x",
-        "model_id": "ocid1.datasciencemodel.oc1.iad.x",
-    }.items():
-        toml = toml.replace(f'{name} = ""', f'{name} = "{value}"')
-    settings.write_text(toml)
-    (project / "deploy" / "image-digest.txt").write_text("sha256:" + "c" * 64 + "\n")
+    record = project / "deploy" / "pushed-image.json"
+    pushed = {"image": "iad.ocir.io/mytenancy/my-model-service:1.0.0", "digest": "sha256:" + "c" * 64}
+    record.write_text(json.dumps({**pushed, "size_bytes": 1, "platform": "linux/amd64", "local_id": "x"}))
     try:
-        run(["make", "deploy-config", "CONTAINER_CLI=true"], project)  # no image size to read
+        with deployment_settings(project):
+            run(["make", "deploy-config"], project)
     finally:
-        settings.write_text(original)
+        record.unlink()
     create = json.loads((project / "deploy" / "create_model_deployment.json").read_text())
     update = json.loads((project / "deploy" / "update_model_deployment.json").read_text())
     assert set(create) <= set(cli_parameters("data-science", "model-deployment", "create"))
     assert set(update) <= set(cli_parameters("data-science", "model-deployment", "update"))
+
+
+@pytest.mark.xdist_group(DEFAULT_FLASK.id)
+def test_the_policy_command_uses_the_clis_parameters(baked) -> None:
+    project = baked(DEFAULT_FLASK)
+    with deployment_settings(project):
+        printed = run(["make", "--no-print-directory", "-s", "policies", "GROUP=data-scientists"], project)
+    (line,) = [line for line in printed.stdout.splitlines() if line.startswith("oci ")]
+    command = shlex.split(line)
+    assert command[:4] == ["oci", "iam", "policy", "create"]
+    options = {word[2:] for word in command if word.startswith("--")} - GLOBAL_OPTIONS
+    assert {camel(option) for option in options} <= set(cli_parameters("iam", "policy", "create"))
+    statements = json.loads(command[command.index("--statements") + 1])
+    compartment = "compartment id ocid1.compartment.oc1..x"
+    assert f"Allow group data-scientists to read repos in {compartment}" in statements

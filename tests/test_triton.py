@@ -155,7 +155,9 @@ def test_the_written_body_is_served_and_dynamic_batching_gathers_requests(
     run(
         [
             ".venv/bin/python",
-            "scripts/triton_client.py",
+            "-m",
+            "my_model_service_ops",
+            "triton-predict",
             "--request",
             str(one_row),
             "--write-body",
@@ -202,7 +204,16 @@ def test_triton_refuses_more_rows_than_the_max_batch_size(baked, triton: str, tm
     too_many = tmp_path / "too_many.json"
     too_many.write_text(json.dumps({"instances": [[5.0, 3.0, 1.5, 0.2]] * 257}))
     result = subprocess.run(
-        [".venv/bin/python", "scripts/triton_client.py", "--url", triton, "--request", str(too_many)],
+        [
+            ".venv/bin/python",
+            "-m",
+            "my_model_service_ops",
+            "triton-predict",
+            "--url",
+            triton,
+            "--request",
+            str(too_many),
+        ],
         cwd=project,
         capture_output=True,
         text=True,
@@ -222,10 +233,13 @@ def test_make_triton_push_tags_and_pushes_the_image_and_records_its_digest(
     make(project, {**podman_env, "OCIR_AUTH_TOKEN": registry.token}, "login", f"OCI_USER={user}", *target)
     stand_in = "TRITON_IMAGE=docker.io/library/python:3.11-slim"  # present: no pull
     pushed = make(project, podman_env, "triton-push", stand_in, *target)
-    digest = (project / "deploy" / "image-digest.txt").read_text().strip()
+    record = json.loads((project / "deploy" / "pushed-image.json").read_text())
+    digest = record["digest"]
     assert digest == registry_digest(registry, f"{namespace}/my-model-service", "triton-26.09-py3")
-    assert f"{registry.host}/{namespace}/my-model-service:triton-26.09-py3@{digest}" in pushed.stdout
-    assert not (project / "deploy" / "scorer-image-digest.txt").exists()
+    assert record["image"] == f"{registry.host}/{namespace}/my-model-service:triton-26.09-py3"
+    assert f"{record['image']}@{digest}" in pushed.stdout
+    assert record["platform"] == "linux/amd64" and record["size_bytes"] > 0  # checked by deploy-config
+    assert not (project / "deploy" / "scorer-pushed-image.json").exists()
 
 
 def test_make_triton_run_starts_the_image_as_the_deployment_does(baked, triton: str, tmp_path: Path) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import joblib
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 {%- if cookiecutter.framework == "fastapi" %}
 from fastapi.testclient import TestClient
 {%- endif %}
@@ -17,8 +21,62 @@ from train import train_model
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}_ops.project import DEPLOYMENT_ID_FILE
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
+TENANCY = "ocid1.tenancy.oc1..test"
+USER = "ocid1.user.oc1..test"
+
+
+@dataclass
+class ApiKey:
+    """A throwaway OCI API key: the config profile (TEST) that signs with it, and what OCI knows of it."""
+
+    config: Path
+    key_id: str
+    public_key: rsa.RSAPublicKey
+
+
+def write_private_key(path: Path) -> rsa.RSAPrivateKey:
+    """A new RSA key, written as an unencrypted PEM file as the OCI config's key_file."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return key
+
+
+@pytest.fixture
+def api_key(tmp_path: Path) -> ApiKey:
+    key_file = tmp_path / "key.pem"
+    public = write_private_key(key_file).public_key()
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    fingerprint = ":".join(f"{byte:02x}" for byte in hashlib.md5(der).digest())
+    config = tmp_path / "config"
+    config.write_text(
+        f"[TEST]\nuser={USER}\nfingerprint={fingerprint}\nkey_file={key_file}\n"
+        f"tenancy={TENANCY}\nregion={{ cookiecutter.oci_region }}\n"
+    )
+    return ApiKey(config, f"{TENANCY}/{USER}/{fingerprint}", public)
+
+
+@pytest.fixture
+def oci_config(api_key: ApiKey) -> Path:
+    """A ~/.oci/config with a profile TEST that signs with a throwaway API key."""
+    return api_key.config
+
+
+@pytest.fixture
+def deployment_record() -> Iterator[Path]:
+    """deploy/deployment-id.txt, absent when the test starts; the project's own is put back after it."""
+    saved = DEPLOYMENT_ID_FILE.read_bytes() if DEPLOYMENT_ID_FILE.is_file() else None
+    DEPLOYMENT_ID_FILE.unlink(missing_ok=True)
+    yield DEPLOYMENT_ID_FILE
+    DEPLOYMENT_ID_FILE.unlink(missing_ok=True)
+    if saved is not None:
+        DEPLOYMENT_ID_FILE.write_bytes(saved)
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from artifact import ZIP_TIME, ArtifactError, make_artifact
 from train import train_model
+
+from {{ cookiecutter.package_name }}_ops.artifact import ZIP_TIME, ArtifactError, make_artifact
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
 SIGNATURE = ["input_example.json", "input_schema.json", "output_schema.json"]
@@ -66,16 +67,19 @@ def test_caches_litter_venvs_and_secrets_stay_out(source: Path, tmp_path: Path) 
         assert sorted(archive.namelist()) == sorted(["README.md", "extra/labels.txt", MODEL_FILE, *SIGNATURE])
 
 
+def make_artifact_command(source: Path, output: Path) -> subprocess.CompletedProcess:
+    """`make artifact`'s command, on ``source``."""
+    command = ["-m", "{{ cookiecutter.package_name }}_ops", "artifact", "--source", str(source), "--output", str(output)]
+    return subprocess.run([sys.executable, *command], cwd=PROJECT, capture_output=True, text=True)
+
+
 def test_credentials_are_left_out_and_named(source: Path, tmp_path: Path) -> None:
     secrets = [".oci/config", ".ssh/id_ecdsa", ".env.local", ".npmrc", ".pypirc", "extra/id_ed25519.pub"]
     for name in secrets:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_text("secret")
     output = tmp_path / "dist" / "model_artifact.zip"
-    command = [sys.executable, "scripts/artifact.py", "--source", str(source), "--output", str(output)]
-    result = subprocess.run(
-        command, cwd=PROJECT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "src"}
-    )
+    result = make_artifact_command(source, output)
     assert result.returncode == 0, result.stderr
     with zipfile.ZipFile(output) as archive:
         assert sorted(archive.namelist()) == sorted(["README.md", "extra/labels.txt", MODEL_FILE, *SIGNATURE])
@@ -125,10 +129,7 @@ def test_the_command_prints_container_paths_size_and_sha256(tmp_path: Path) -> N
     source = tmp_path / "model_artifact"
     train_model(source, MODEL_FILE)
     output = tmp_path / "dist" / "model_artifact.zip"
-    command = [sys.executable, "scripts/artifact.py", "--source", str(source), "--output", str(output)]
-    result = subprocess.run(
-        command, cwd=PROJECT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "src"}
-    )
+    result = make_artifact_command(source, output)
     assert result.returncode == 0, result.stderr
     sha256 = hashlib.sha256(output.read_bytes()).hexdigest()
     assert f"/opt/ds/model/deployed_model/{MODEL_FILE}" in result.stdout
@@ -136,15 +137,13 @@ def test_the_command_prints_container_paths_size_and_sha256(tmp_path: Path) -> N
     assert (tmp_path / "dist" / "model_artifact.zip.sha256").read_text().split()[0] == sha256
 
     (source / MODEL_FILE).unlink()
-    failed = subprocess.run(
-        command, cwd=PROJECT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "src"}
-    )
+    failed = make_artifact_command(source, output)
     assert failed.returncode == 1 and "artifact refused" in failed.stderr
     assert not output.exists(), "a refused artifact must not leave the previous zip behind"
 
 
 def test_zip_slip_entries_stay_inside_the_folder_deploy_local_unzips_into(tmp_path: Path) -> None:
-    from deploy_local import unpack
+    from {{ cookiecutter.package_name }}_ops.deploy_local import unpack
 
     artifact = tmp_path / "hostile.zip"
     with zipfile.ZipFile(artifact, "w") as archive:

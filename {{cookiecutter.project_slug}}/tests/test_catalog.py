@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from catalog import CatalogError, catalog_body, fit_schema
-from oci_models import check_body
 
 from {{ cookiecutter.package_name }}.oci_rules import MAX_SCHEMA_BYTES
+from {{ cookiecutter.package_name }}_ops.catalog import CatalogError, catalog_body, fit_schema
+from {{ cookiecutter.package_name }}_ops.oci_models import check_body
 
 PROJECT = Path(__file__).resolve().parent.parent
 SETTINGS = {"compartment_id": "ocid1.compartment.oc1..a", "project_id": "ocid1.datascienceproject.oc1..b"}
@@ -56,7 +56,16 @@ def test_a_schema_over_the_limit_loses_the_longest_value_lists_first() -> None:
 def test_the_command_writes_the_entry_and_prints_the_cli_commands(churn_dir: Path, tmp_path: Path) -> None:
     entry = tmp_path / "catalog_model.json"
     result = subprocess.run(
-        [sys.executable, "scripts/catalog.py", "--model-dir", str(churn_dir), "--body", str(entry)],
+        [
+            sys.executable,
+            "-m",
+            "{{ cookiecutter.package_name }}_ops",
+            "catalog",
+            "--model-dir",
+            str(churn_dir),
+            "--body",
+            str(entry),
+        ],
         cwd=PROJECT,
         capture_output=True,
         text=True,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +11,14 @@ from typing import Any
 
 import oci.data_science.models as oci_models
 import pytest
-from deploy_config import PreflightError, load_settings, preflight, request_bodies
-from oci_models import ModelMismatch, check_body
+
+from {{ cookiecutter.package_name }}_ops.deploy_config import (
+    PreflightError,
+    load_settings,
+    preflight,
+    request_bodies,
+)
+from {{ cookiecutter.package_name }}_ops.oci_models import ModelMismatch, check_body
 
 PROJECT = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "ab" * 32
@@ -26,17 +31,30 @@ OCIDS = {
 }
 
 
+def push_record(image: str = IMAGE, digest: str = DIGEST, **fields: Any) -> dict[str, Any]:
+    """What `make push` records (deploy/pushed-image.json)."""
+    return {
+        "image": image,
+        "digest": digest,
+        "size_bytes": 700_000_000,
+        "platform": "linux/amd64",
+        "local_id": "sha256:" + "cd" * 32,
+        **fields,
+    }
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> dict[str, Any]:
-    """The project's own deploy/deployment.toml, with OCIDs and a pushed digest filled in."""
-    loaded = load_settings(PROJECT / "deploy" / "deployment.toml")
+    """The project's own deploy/deployment.toml with OCIDs filled in, and a push recorded."""
+    record = tmp_path / "pushed-image.json"
+    record.write_text(json.dumps(push_record()))
+    loaded = load_settings(PROJECT / "deploy" / "deployment.toml", record)
     loaded.update(OCIDS)
-    loaded["container"]["digest"] = DIGEST
     return loaded
 
 
 def test_the_default_settings_pass_the_preflight_and_the_sdk(settings: dict[str, Any]) -> None:
-    preflight(settings, image_bytes=700_000_000)
+    preflight(settings)
     create, update = request_bodies(settings)
     model = check_body(create, "CreateModelDeploymentDetails")
     configuration = model.model_deployment_configuration_details
@@ -54,21 +72,24 @@ def test_the_default_settings_pass_the_preflight_and_the_sdk(settings: dict[str,
         "--model-repository=/opt/ds/model/deployed_model",
     ]
     assert environment.entrypoint is None  # null, not []: the image's own
+    assert (
+        update["modelDeploymentConfigurationDetails"]["environmentConfigurationDetails"]["entrypoint"] == []
+    )
 {%- else %}
     assert environment.image == IMAGE
     assert environment.image_digest == DIGEST
     assert environment.server_port == environment.health_check_port == {{ cookiecutter.server_port }}
     assert environment.environment_variables == {"PORT": "{{ cookiecutter.server_port }}", "WORKERS": "{{ cookiecutter.workers }}"}
     assert environment.cmd is None and environment.entrypoint is None  # null, not []
+    # The TOML's [] says "the image's own": an update clears what an earlier one set.
+    updated = update["modelDeploymentConfigurationDetails"]["environmentConfigurationDetails"]
+    assert updated["cmd"] == updated["entrypoint"] == []
 {%- endif %}
     scaling = configuration.model_configuration_details.scaling_policy
     assert isinstance(scaling, oci_models.FixedSizeScalingPolicy) and scaling.instance_count == 1
     shape = configuration.model_configuration_details.instance_configuration
     assert shape.model_deployment_instance_shape_config_details.ocpus == 1
-    assert (
-        "compartmentId" not in update
-        and update["modelDeploymentConfigurationDetails"] == (create["modelDeploymentConfigurationDetails"])
-    )
+    assert "compartmentId" not in update
     check_body(update, "UpdateModelDeploymentDetails")
 
 
@@ -117,12 +138,30 @@ def test_the_sdk_models_catch_unknown_fields_and_bad_values(settings: dict[str, 
 BROKEN = [
     pytest.param("container.server_port", 8446, "reserved by OCI Model Deployment", id="reserved-port"),
     pytest.param("container.health_check_port", 80, "outside 1024..65535", id="low-health-port"),
-    pytest.param("container.cmd", ["x" * 2049], "over the 2048 allowed", id="long-cmd"),
-    pytest.param("container.digest", "", "not a sha256 digest", id="no-digest"),
-    pytest.param("container.image", "", "container.image: empty", id="no-image"),
+    pytest.param("container.cmd", ["x" * 2048], "2048 bytes; OCI takes less than 2048", id="cmd-2048"),
+    pytest.param("container.cmd", ["x" * 3000], "arguments in a file of the model artifact", id="long-cmd"),
+    pytest.param("container.digest", "sha256:short", "set without container.image", id="digest-alone"),
     pytest.param(
-        "container.image", "phx.ocir.io/t/r:1", "is not the Container Registry of", id="other-region"
+        "container.image",
+        "docker.io/library/python:3.11",
+        "docker.io is not OCI Container Registry",
+        id="docker-hub",
     ),
+    pytest.param(
+        "container.image",
+        "phx.ocir.io/t/r:1",
+        "Container Registry of us-phoenix-1; a deployment in",
+        id="other-region",
+    ),
+    pytest.param("container.environment", {"A": "1"}, "a key is 2 to 31", id="env-key-short"),
+    pytest.param("container.environment", {"TEST_": "1"}, "not ending in '_'", id="env-key-underscore"),
+    pytest.param("container.environment", {"X" * 32: "1"}, "a key is 2 to 31", id="env-key-long"),
+    pytest.param("container.environment", {"2X": "1"}, "starting with a letter", id="env-key-digit"),
+    pytest.param("container.environment", {"TENANCY_OCID": "x"}, "set by the service", id="env-reserved"),
+    pytest.param("container.environment", {"BIG": "x" * 2048}, "OCI takes less than 2048", id="env-size"),
+    pytest.param("container.environment", {"METRICS_PORT": "8446"}, "reserved by OCI", id="env-port"),
+    pytest.param("instances.shape", "VM.Standard.A1.Flex", "runs linux/arm64", id="arm-shape"),
+    pytest.param("logging.access_log_id", "ocid1.log.x", "give both access_log_group_id", id="half-log"),
     pytest.param("model_id", "", "model_id", id="no-model-ocid"),
 ]
 
@@ -140,9 +179,88 @@ def test_preflight_names_each_broken_rule(
         preflight(settings)
 
 
-def test_preflight_checks_the_image_size(settings: dict[str, Any]) -> None:
-    with pytest.raises(PreflightError, match="16 GB"):
-        preflight(settings, image_bytes=17 * 1000**3)
+def test_preflight_checks_the_pushed_images_size(tmp_path: Path) -> None:
+    record = tmp_path / "pushed-image.json"
+    record.write_text(json.dumps(push_record(size_bytes=17 * 1000**3)))
+    settings = {**load_settings(PROJECT / "deploy" / "deployment.toml", record), **OCIDS}
+    with pytest.raises(PreflightError, match="over the 16 GB limit"):
+        preflight(settings)
+
+
+def test_2047_bytes_of_command_pass(settings: dict[str, Any]) -> None:
+    settings["container"]["cmd"], settings["container"]["entrypoint"] = ["x" * 2000], ["y" * 47]
+{%- if cookiecutter.server == "triton" %}
+    settings["container"]["environment"] = {}  # a Triton command is checked for more: not here
+{%- endif %}
+    preflight(settings)
+
+
+def test_the_image_and_digest_deployed_are_one_push(tmp_path: Path) -> None:
+    """Pushed 1.0.0, then 1.0.1: the deployment gets 1.0.1 with its digest, never 1.0.0 with it."""
+    newer = push_record(image=f"{REPOSITORY}:1.0.1", digest="sha256:" + "01" * 32)
+    record = tmp_path / "pushed-image.json"
+    record.write_text(json.dumps(newer))
+    settings = {**load_settings(PROJECT / "deploy" / "deployment.toml", record), **OCIDS}
+    preflight(settings)
+    create, _ = request_bodies(settings)
+    environment = create["modelDeploymentConfigurationDetails"]["environmentConfigurationDetails"]
+    assert (environment["image"], environment["imageDigest"]) == (newer["image"], newer["digest"])
+
+    settings["container"]["image"] = f"{REPOSITORY}:1.0.0"  # the older tag, named by hand, no digest
+    with pytest.raises(PreflightError, match=r":1.0.0 has no digest, and the last push was .*:1.0.1"):
+        preflight(settings)
+    settings["container"]["digest"] = "sha256:" + "00" * 32  # both by hand: deployed as given
+    preflight(settings)
+    create, _ = request_bodies(settings)
+    environment = create["modelDeploymentConfigurationDetails"]["environmentConfigurationDetails"]
+    assert (environment["image"], environment["imageDigest"]) == (
+        f"{REPOSITORY}:1.0.0",
+        "sha256:" + "00" * 32,
+    )
+
+
+def test_a_digest_given_by_hand_must_be_one(settings: dict[str, Any]) -> None:
+    settings["container"].update(image=f"{REPOSITORY}:0.9", digest="sha256:short")
+    with pytest.raises(PreflightError, match="'sha256:short' is not a sha256 digest"):
+        preflight(settings)
+
+
+def test_nothing_pushed_says_how_to_push(tmp_path: Path) -> None:
+    settings = {**load_settings(PROJECT / "deploy" / "deployment.toml", tmp_path / "none.json"), **OCIDS}
+    with pytest.raises(PreflightError, match="nothing pushed: `make push` records the image with its digest"):
+        preflight(settings)
+
+
+def empties(value: Any, where: str = "$") -> list[str]:
+    """Where ``value`` holds "", [] or {}."""
+    if value in ("", [], {}):
+        return [where]
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in empties(item, f"{where}.{key}")]
+    if isinstance(value, list):
+        return [found for index, item in enumerate(value) for found in empties(item, f"{where}[{index}]")]
+    return []
+
+
+def test_no_field_of_either_body_is_sent_empty_unless_clearing_on_purpose(settings: dict[str, Any]) -> None:
+    """The document: null or absent, never "", {} or [], unless erasing on purpose."""
+    settings.update(display_name="", description="")
+    settings["logging"] = dict.fromkeys(settings["logging"], "")
+    settings["container"]["environment"] = {}
+    create, update = request_bodies(settings)
+    assert empties(create) == []
+    environment = "$.modelDeploymentConfigurationDetails.environmentConfigurationDetails"
+    on_purpose = {f"{environment}.{name}" for name in ("cmd", "entrypoint", "environmentVariables")}
+    assert empties(update) and set(empties(update)) <= on_purpose
+    assert "displayName" not in create and "categoryLogDetails" not in update
+
+
+def test_a_key_left_out_of_the_settings_is_kept_by_an_update(settings: dict[str, Any]) -> None:
+    for name in ("cmd", "entrypoint", "environment"):
+        settings["container"].pop(name, None)
+    _, update = request_bodies(settings)
+    environment = update["modelDeploymentConfigurationDetails"]["environmentConfigurationDetails"]
+    assert "entrypoint" not in environment and "cmd" not in environment
 
 
 def test_the_command_writes_both_files_or_nothing(tmp_path: Path) -> None:
@@ -150,20 +268,26 @@ def test_the_command_writes_both_files_or_nothing(tmp_path: Path) -> None:
     for name, value in OCIDS.items():
         toml = toml.replace(f'{name} = ""', f'{name} = "{value}"')
     (tmp_path / "deployment.toml").write_text(toml)
-    command = [sys.executable, "scripts/deploy_config.py", "--settings", str(tmp_path / "deployment.toml")]
-    env = {**os.environ, "PYTHONPATH": "src"}
-    failed = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, env=env)
-    assert failed.returncode == 1 and "container.digest" in failed.stderr
+    command = [
+        sys.executable,
+        "-m",
+        "{{ cookiecutter.package_name }}_ops",
+        "deploy-config",
+        "--settings",
+        str(tmp_path / "deployment.toml"),
+    ]
+    (tmp_path / "create_model_deployment.json").write_text("{}")  # an earlier run's, now stale
+    failed = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True)
+    assert failed.returncode == 1 and "nothing pushed" in failed.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["deployment.toml"]
 
-    (tmp_path / "image-digest.txt").write_text(DIGEST + "\n")
-    written = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, env=env)
+    (tmp_path / "pushed-image.json").write_text(json.dumps(push_record()))
+    written = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True)
     assert written.returncode == 0, written.stderr
     create = json.loads((tmp_path / "create_model_deployment.json").read_text())
     update = json.loads((tmp_path / "update_model_deployment.json").read_text())
     check_body(create, "CreateModelDeploymentDetails")
     check_body(update, "UpdateModelDeploymentDetails")
-    assert (
-        create["modelDeploymentConfigurationDetails"]["environmentConfigurationDetails"]["imageDigest"]
-        == DIGEST
-    )
+    environment = create["modelDeploymentConfigurationDetails"]["environmentConfigurationDetails"]
+    assert (environment["image"], environment["imageDigest"]) == (IMAGE, DIGEST)
+    assert "must stay in OCIR for as long as the deployment lives" in written.stdout

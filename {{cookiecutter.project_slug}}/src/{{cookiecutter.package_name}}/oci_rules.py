@@ -20,7 +20,20 @@ from collections.abc import Callable, Mapping
 PORT_MIN = 1024
 PORT_MAX = 65535
 RESERVED_PORTS = (24224, 8446, 8447)
+# CMD + ENTRYPOINT: the SDK says "must be less than 2048 bytes", the BYOC document "can't be
+# more than 2048": the stricter holds, so 2047 at most. The same for the environment variables
+# (keys and values together; the SDK: "less than 2048 bytes").
 MAX_CMD_ENTRYPOINT_BYTES = 2048
+MAX_ENVIRONMENT_BYTES = 2048
+# A key: a letter, then letters, digits and "_", 2 to 31 characters, not ending in "_".
+ENVIRONMENT_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,29}[A-Za-z0-9]")
+# Set by the service inside the container; a deployment may not set them.
+RESERVED_ENVIRONMENT = frozenset(
+    {"MODEL_DEPLOYMENT_OCID", "MODEL_SERVING_PYTHON_VERSION", "TENANCY_OCID", "CONTAINER_CUSTOM_IMAGE"}
+)
+# The CPU of a shape: Ampere (VM.Standard.A1.Flex, BM.Standard.A1.160 ...) is arm64, the others amd64
+# (the E-series, Standard3, and GPU shapes such as VM.GPU.A10.1, whose A names NVIDIA's GPU).
+ARM_SHAPE_RE = re.compile(r"(?:VM|BM)\.Standard\.A[0-9]+\..+")
 MAX_IMAGE_BYTES = 16 * 1000**3  # 16 GB, uncompressed
 MAX_PREDICT_BODY_BYTES = 10 * 1024 * 1024  # 10 MB per /predict request
 # Model artifacts: up to 100 MB through the Console, up to 2 GB uploaded
@@ -212,6 +225,68 @@ def region_of_registry(host: str) -> str | None:
 def command_bytes(cmd: list[str], entrypoint: list[str]) -> int:
     """Size of CMD and ENTRYPOINT together, as the service counts it (the arguments' bytes)."""
     return sum(len(part.encode()) for part in [*entrypoint, *cmd])
+
+
+def check_command(cmd: list[str], entrypoint: list[str]) -> str | None:
+    """CMD + ENTRYPOINT under the limit; when over, what the BYOC document suggests instead."""
+    size = command_bytes(cmd, entrypoint)
+    if size < MAX_CMD_ENTRYPOINT_BYTES:
+        return None
+    return (
+        f"container.cmd + entrypoint: {size} bytes; OCI takes less than {MAX_CMD_ENTRYPOINT_BYTES} "
+        f"(the SDK's rule, stricter than the document's 'not more than {MAX_CMD_ENTRYPOINT_BYTES}'): "
+        f"put the arguments in a file of the model artifact (read from {MODEL_MOUNT}) "
+        "or in Object Storage, as the document suggests"
+    )
+
+
+def environment_bytes(environment: Mapping[str, str]) -> int:
+    """Size of the environment variables, keys and values together."""
+    return sum(len(key.encode()) + len(str(value).encode()) for key, value in environment.items())
+
+
+def check_environment(environment: Mapping[str, str], where: str = "container.environment") -> list[str]:
+    """What OCI would refuse in a deployment's environment variables (the SDK's and the service's rules)."""
+    problems = []
+    for key, value in environment.items():
+        if not ENVIRONMENT_KEY_RE.fullmatch(key):
+            problems.append(
+                f"{where}.{shown(key)}: a key is 2 to 31 letters, digits or '_', "
+                "starting with a letter and not ending in '_'"
+            )
+        elif key in RESERVED_ENVIRONMENT:
+            problems.append(f"{where}.{key}: set by the service itself; a deployment can't set it")
+        elif key.endswith("PORT") and (problem := check_port(f"{where}.{key}", str(value))):
+            problems.append(problem)  # the service checks ports passed as variables as it does ports
+    size = environment_bytes(environment)
+    if size >= MAX_ENVIRONMENT_BYTES:
+        problems.append(
+            f"{where}: {size} bytes of keys and values; OCI takes less than {MAX_ENVIRONMENT_BYTES}: "
+            "put the rest in a file of the model artifact or in Object Storage"
+        )
+    return problems
+
+
+def platform_of_shape(shape: str) -> str:
+    """The image platform a shape runs: linux/arm64 for Ampere (A1, A2 ...), else linux/amd64."""
+    return "linux/arm64" if ARM_SHAPE_RE.fullmatch(shape) else "linux/amd64"
+
+
+def check_registry(image: str, region: str) -> str | None:
+    """A deployment pulls only from OCI Container Registry, and only from its own region's."""
+    host = image.split("/", 1)[0] if "/" in image else "docker.io"
+    registry_region = region_of_registry(host)
+    if registry_region == region:
+        return None
+    if registry_region is None:
+        return (
+            f"container.image: {host} is not OCI Container Registry; a model deployment pulls images "
+            f"only from OCIR, and only from its own region's ({ocir_host(region) or region})"
+        )
+    return (
+        f"container.image: {host} is the Container Registry of {registry_region}; a deployment in "
+        f"{region} pulls only from its own region's ({ocir_host(region)}): push the image there"
+    )
 
 
 def slug_of(name: str) -> str:

@@ -7,9 +7,9 @@ Caches, OS litter, virtual environments and secrets are left out. The zip is
 refused, and none is left behind, when the model is missing or does not load
 and answer a prediction, or when the zip is over the catalog's limits.
 
-    python scripts/artifact.py [--source model_artifact] [--output dist/model_artifact.zip]
+    python -m {{ cookiecutter.package_name }}_ops artifact [--source model_artifact] [--output dist/model_artifact.zip]
 {%- if cookiecutter.server == "triton" %}
-    python scripts/artifact.py --model-repository model_repository    # Triton's artifact
+    python -m {{ cookiecutter.package_name }}_ops artifact --model-repository model_repository    # Triton's artifact
 
 The Triton artifact is the model repository: its model folders at the zip root,
 so the mount is the repository that tritonserver is pointed at; each model's
@@ -25,9 +25,7 @@ import os
 import sys
 import zipfile
 from pathlib import Path
-{% if cookiecutter.server == "triton" %}
-from triton_repository import RepositoryError, check_repository
-{% endif %}
+
 from {{ cookiecutter.package_name }}.oci_rules import (
     MAX_ARTIFACT_BYTES,
     MAX_DIRECT_ARTIFACT_BYTES,
@@ -36,7 +34,11 @@ from {{ cookiecutter.package_name }}.oci_rules import (
 from {{ cookiecutter.package_name }}.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
 
-PROJECT = Path(__file__).resolve().parent.parent
+from .project import PROJECT
+{%- if cookiecutter.server == "triton" %}
+from .triton_repository import RepositoryError, check_repository
+{%- endif %}
+
 MODEL_FILE = "{{ cookiecutter.model_file }}"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 FILE_MODE = 0o100644  # a regular file, rw-r--r--
@@ -146,8 +148,7 @@ def make_repository_artifact(repository: Path, output: Path, limit: int = MAX_AR
     return write_zip(artifact_files(repository)[0], output, limit)
 {% endif %}
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", type=Path, default=PROJECT / "model_artifact")
     parser.add_argument("--output", type=Path, default=PROJECT / "dist" / "model_artifact.zip")
     parser.add_argument("--model-file", default=os.environ.get("MODEL_FILE", MODEL_FILE))
@@ -155,7 +156,9 @@ def main() -> int:
 {%- if cookiecutter.server == "triton" %}
     parser.add_argument("--model-repository", type=Path, help="zip this Triton model repository instead")
 {%- endif %}
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> int:
     output = args.output.resolve()
     for stale in (output, output.with_name(output.name + ".sha256")):
         stale.unlink(missing_ok=True)  # never leave a zip that looks like this run's
@@ -183,7 +186,3 @@ def main() -> int:
     if size > MAX_DIRECT_ARTIFACT_BYTES:
         print("over 2 GB: upload it through Object Storage (large model artifact)", file=sys.stderr)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

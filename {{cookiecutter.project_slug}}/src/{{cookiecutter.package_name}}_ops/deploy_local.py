@@ -8,7 +8,7 @@ shortened locally), give up when it is not healthy by the deadline (10 minutes,
 as the service), then send a sample /predict and print a short report.
 Works with docker or podman.
 
-    python scripts/deploy_local.py --image NAME:TAG [--cli docker] [--artifact dist/model_artifact.zip]
+    python -m {{ cookiecutter.package_name }}_ops deploy-local --image NAME:TAG [--cli docker] [--artifact dist/model_artifact.zip]
 """
 
 from __future__ import annotations
@@ -20,26 +20,27 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
 
-from deploy_config import environment_configuration, load_settings
-
 from {{ cookiecutter.package_name }}.oci_rules import MODEL_MOUNT
 
-PROJECT = Path(__file__).resolve().parent.parent
+from .deploy_config import environment_variables
+from .project import PROJECT
+
 CONTAINER_NAME = "{{ cookiecutter.project_slug }}-deploy-local"
 HEALTH_TIMEOUT, HEALTH_RETRIES = 3, 3
 
 
 def container_environment(settings_file: Path, port: int | None) -> tuple[int, dict[str, str]]:
     """The deployment's port (or ``port``) and environment variables, as deploy-config writes them."""
-    container = dict(load_settings(settings_file)["container"])
+    container = tomllib.loads(settings_file.read_text())["container"]
     if port is not None:
         container["server_port"] = port
-    return container["server_port"], environment_configuration(container)["environmentVariables"]
+    return container["server_port"], environment_variables(container)
 
 
 def health_check(cli: str, name: str, port: int) -> bool:
@@ -91,8 +92,7 @@ def unpack(artifact: Path, folder: Path) -> None:
     folder.chmod(0o755)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", required=True)
     parser.add_argument("--cli", default="docker")
     parser.add_argument("--artifact", type=Path, default=PROJECT / "dist" / "model_artifact.zip")
@@ -102,7 +102,9 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=600, help="seconds to become healthy")
     parser.add_argument("--interval", type=float, default=2, help="seconds between health checks")
     parser.add_argument("--request", type=Path, default=PROJECT / "sample_request.json")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> int:
     if not args.artifact.is_file():
         print(f"{args.artifact} is missing: run `make artifact` first", file=sys.stderr)
         return 1
@@ -133,7 +135,3 @@ def main() -> int:
         subprocess.run([args.cli, "stop", "-t", "10", args.name], capture_output=True)
         subprocess.run([args.cli, "rm", "-f", args.name], capture_output=True)
         shutil.rmtree(mount, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,7 @@ The catalog keeps at most 32,000 bytes of each schema: a larger one is sent with
 listed values of its features with the most values (then without statistics), and the
 command says which; the files in the artifact keep everything.
 
-    python scripts/catalog.py [--artifact dist/model_artifact.zip] [--model-dir model_artifact] [--run]
+    python -m {{ cookiecutter.package_name }}_ops catalog [--artifact dist/model_artifact.zip] [--model-dir model_artifact] [--run]
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from oci_models import ModelMismatch, check_body
-
 from {{ cookiecutter.package_name }}.oci_rules import MAX_SCHEMA_BYTES
 from {{ cookiecutter.package_name }}.signature import (
     INPUT_SCHEMA,
     OUTPUT_SCHEMA,
 )
 
-PROJECT = Path(__file__).resolve().parent.parent
+from .oci_models import ModelMismatch, check_body
+from .project import PROJECT, write_json
+
 MODEL_ID = "<model OCID printed by the first command>"
 PLACEHOLDERS = {"compartment_id": "<compartment OCID>", "project_id": "<project OCID>"}
 
@@ -102,15 +102,7 @@ def catalog_commands(body_file: Path, artifact: Path, model_id: str = MODEL_ID) 
     return [create, upload]
 
 
-def write_body(body: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(body, indent=2) + "\n")
-    partial.replace(path)
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--settings", type=Path, default=PROJECT / "deploy" / "deployment.toml")
     parser.add_argument("--artifact", type=Path, default=PROJECT / "dist" / "model_artifact.zip")
     parser.add_argument(
@@ -118,7 +110,9 @@ def main() -> int:
     )
     parser.add_argument("--body", type=Path, default=Path("deploy") / "catalog_model.json")
     parser.add_argument("--run", action="store_true", help="run the commands instead of printing them")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> int:
     settings = tomllib.loads(args.settings.read_text())
     try:
         body, trimmed = catalog_body(settings, args.model_dir)
@@ -128,7 +122,7 @@ def main() -> int:
     if args.run and (missing := [name for name in PLACEHOLDERS if not settings.get(name)]):
         print(f"set {' and '.join(missing)} in {args.settings} first", file=sys.stderr)
         return 1
-    write_body(body, args.body)
+    write_json(args.body, body)
     schemas = [key for key in ("inputSchema", "outputSchema") if key in body]
     print(
         f"# {args.body}: the catalog entry, with {' and '.join(schemas) or 'no schema (no signature saved)'}"
@@ -153,7 +147,3 @@ def main() -> int:
     print(f"model {model_id} created; uploading {args.artifact}")
     _, upload = catalog_commands(args.body, args.artifact, model_id)
     return subprocess.run(upload).returncode
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,6 +8,7 @@ into JSON and fails when anything was dropped or changed on the way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from oci.data_science.models import data_science_type_mapping
@@ -25,22 +26,26 @@ class ModelMismatch(ValueError):
     """The body does not fit the SDK's model; the message names the field."""
 
 
-def to_sdk_model(data: Any, type_name: str, where: str = "$") -> Any:
+def to_sdk_model(
+    data: Any, type_name: str, where: str = "$", mapping: Mapping[str, Any] = data_science_type_mapping
+) -> Any:
     if data is None:
         return None
     if type_name.startswith("list["):
-        return [to_sdk_model(item, type_name[5:-1], f"{where}[{i}]") for i, item in enumerate(data)]
+        return [to_sdk_model(item, type_name[5:-1], f"{where}[{i}]", mapping) for i, item in enumerate(data)]
     if type_name.startswith("dict("):
         value_type = type_name[5:-1].split(", ", 1)[1]
-        return {key: to_sdk_model(value, value_type, f"{where}.{key}") for key, value in data.items()}
-    if type_name not in data_science_type_mapping:
+        return {
+            key: to_sdk_model(value, value_type, f"{where}.{key}", mapping) for key, value in data.items()
+        }
+    if type_name not in mapping:
         kinds = PRIMITIVES.get(type_name, (object,))
         if not isinstance(data, kinds) or (type_name in {"int", "float"} and isinstance(data, bool)):
             raise ModelMismatch(f"{where}: {data!r} is not a {type_name}")
         return data
-    model = data_science_type_mapping[type_name]
+    model = mapping[type_name]
     if hasattr(model, "get_subtype"):
-        model = data_science_type_mapping[model.get_subtype(data)]
+        model = mapping[model.get_subtype(data)]
     fields = model().attribute_map
     unknown = set(data) - set(fields.values())
     if unknown:
@@ -49,7 +54,7 @@ def to_sdk_model(data: Any, type_name: str, where: str = "$") -> Any:
     try:
         return model(
             **{
-                attribute: to_sdk_model(data[name], types[attribute], f"{where}.{name}")
+                attribute: to_sdk_model(data[name], types[attribute], f"{where}.{name}", mapping)
                 for attribute, name in fields.items()
                 if name in data
             }
@@ -73,9 +78,15 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def check_body(body: dict[str, Any], type_name: str) -> Any:
-    """The SDK object for ``body``; raises ``ModelMismatch`` unless it round-trips unchanged."""
-    model = to_sdk_model(body, type_name)
+def check_body(
+    body: dict[str, Any], type_name: str, mapping: Mapping[str, Any] = data_science_type_mapping
+) -> Any:
+    """The SDK object for ``body``; raises ``ModelMismatch`` unless it round-trips unchanged.
+
+    ``mapping`` is an SDK package's type mapping: Data Science's unless told, e.g.
+    ``oci.identity.models.identity_type_mapping`` for ``CreatePolicyDetails``.
+    """
+    model = to_sdk_model(body, type_name, mapping=mapping)
     difference = first_difference(body, to_json(model))
     if difference:
         raise ModelMismatch(f"{type_name} does not keep the body as it is: {difference}")
