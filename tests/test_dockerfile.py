@@ -34,7 +34,12 @@ def test_hadolint_passes(project: tuple[Combo, Path]) -> None:
 def test_base_image_is_the_chosen_slim_python_and_overridable(project: tuple[Combo, Path]) -> None:
     combo, path = project
     assert instructions(path, "ARG")[0] == f"PYTHON_IMAGE=python:{combo.answers['python_version']}-slim"
-    assert instructions(path, "FROM") == ["${PYTHON_IMAGE} AS dependencies", "${PYTHON_IMAGE}"]
+    # dependencies -> the final image; the SBOM's stage (make sbom) reads the dependencies' venv.
+    assert instructions(path, "FROM") == [
+        "${PYTHON_IMAGE} AS dependencies",
+        "dependencies AS sbom",
+        "${PYTHON_IMAGE}",
+    ]
 
 
 def test_cmd_is_exec_form_gunicorn_within_the_size_limit(project: tuple[Combo, Path]) -> None:
@@ -78,3 +83,4 @@ def test_dockerignore_keeps_the_context_to_what_the_image_needs(project: tuple[C
     assert lines[0] == "*"
     allowed = {line[1:] for line in lines if line.startswith("!")}
     assert allowed == {"requirements.txt", "gunicorn.conf.py", "src/"}
+    assert {"src/*_ops/", "src/*.egg-info/"} <= set(lines)  # the deployment tooling, pip's install record

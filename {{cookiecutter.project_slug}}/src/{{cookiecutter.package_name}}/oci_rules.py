@@ -70,19 +70,21 @@ TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # dev, with what they pull in) and of the project's own folders: a package of one
 # of these names would shadow it. A template test checks every installed one is here.
 TAKEN_MODULES = frozenset({
-    "_brotli", "_cffi_backend", "_distutils_hack", "_pytest", "aiohappyeyeballs", "aiohttp",
-    "aiosignal", "annotated_doc", "annotated_types", "anyio", "asn1crypto", "attr", "attrs", "bench",
-    "blinker", "brotli", "certifi", "cffi", "circuitbreaker", "click", "cloudpickle", "conftest",
-    "crc32c", "cryptography", "dateutil", "deploy", "fastapi", "flask", "flatbuffers", "frozenlist",
-    "gevent", "geventhttpclient", "google", "greenlet", "grpc", "gunicorn", "h11", "httpcore",
-    "httptools", "httpx", "idna", "iniconfig", "itsdangerous", "jinja2", "joblib", "jwt", "lightgbm",
-    "markupsafe", "ml_dtypes", "model_artifact", "model_repository", "multidict", "narwhals", "numpy",
-    "oci", "onnx", "onnxruntime", "OpenSSL", "opentelemetry", "packaging", "pandas", "pip", "pkcs11",
-    "pkg_resources", "pluggy", "propcache", "py", "pycparser", "pydantic", "pydantic_core", "pygments",
-    "pytest", "pytz", "rapidjson", "ruff", "scipy", "scripts", "setuptools", "six", "skl2onnx",
-    "sklearn", "starlette", "tests", "threadpoolctl", "tritonclient", "tritonclientutils",
-    "tritongrpcclient", "tritonhttpclient", "tritonshmutils", "typing_extensions", "typing_inspection",
-    "urllib3", "uvicorn", "uvicorn_worker", "uvloop", "werkzeug", "xgboost", "yarl", "zope"
+    "aiohappyeyeballs", "aiohttp", "aiosignal", "annotated_doc", "annotated_types", "anyio",
+    "asn1crypto", "attr", "attrs", "bench", "blinker", "_brotli", "brotli", "certifi", "cffi",
+    "_cffi_backend", "cfgv", "charset_normalizer", "circuitbreaker", "click", "cloudpickle", "conftest",
+    "crc32c", "cryptography", "dateutil", "deploy", "distlib", "_distutils_hack", "fastapi", "filelock",
+    "flask", "flatbuffers", "frozenlist", "gevent", "geventhttpclient", "google", "greenlet", "grpc",
+    "gunicorn", "h11", "httpcore", "httptools", "httpx", "identify", "idna", "iniconfig",
+    "itsdangerous", "jinja2", "joblib", "jwt", "lightgbm", "markupsafe", "ml_dtypes", "model_artifact",
+    "model_repository", "multidict", "narwhals", "nodeenv", "numpy", "oci", "onnx", "onnxruntime",
+    "OpenSSL", "opentelemetry", "packaging", "pandas", "pip", "pkcs11", "pkg_resources", "platformdirs",
+    "pluggy", "pre_commit", "pre_commit_hooks", "propcache", "py", "pycparser", "pydantic",
+    "pydantic_core", "pygments", "_pytest", "pytest", "python_discovery", "pytz", "rapidjson",
+    "requests", "ruamel", "ruff", "scipy", "scripts", "setuptools", "six", "skl2onnx", "sklearn",
+    "starlette", "tests", "threadpoolctl", "tritonclient", "tritonclientutils", "tritongrpcclient",
+    "tritonhttpclient", "tritonshmutils", "typing_extensions", "typing_inspection", "urllib3",
+    "uvicorn", "uvicorn_worker", "uvloop", "virtualenv", "werkzeug", "xgboost", "yaml", "yarl", "zope",
 })  # fmt: skip
 
 # region identifier -> (region key, realm); equal to oci.regions.REGIONS_SHORT_NAMES

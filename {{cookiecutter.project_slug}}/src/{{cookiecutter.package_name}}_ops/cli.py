@@ -30,6 +30,10 @@ COMMANDS = {
     "delete": "lifecycle",
     "predict-remote": "predict_remote",
     "policies": "policies",
+    "oci-config": "oci_config_file",
+    "scan-setup": "scan",
+    "scan-results": "scan",
+    "scan": "scan",
 {%- if cookiecutter.server == "triton" %}
     "triton-repository": "triton_repository",
     "triton-predict": "triton_client",
