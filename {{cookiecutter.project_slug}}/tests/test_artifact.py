@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 from train import train_model
 
-from {{ cookiecutter.package_name }}_ops.artifact import ZIP_TIME, ArtifactError, make_artifact
+from {{ cookiecutter.package_name }}_ops.artifact import (
+    ZIP_TIME,
+    ArtifactError,
+    make_artifact,
+)
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
 SIGNATURE = ["input_example.json", "input_schema.json", "output_schema.json"]
@@ -69,7 +73,15 @@ def test_caches_litter_venvs_and_secrets_stay_out(source: Path, tmp_path: Path) 
 
 def make_artifact_command(source: Path, output: Path) -> subprocess.CompletedProcess:
     """`make artifact`'s command, on ``source``."""
-    command = ["-m", "{{ cookiecutter.package_name }}_ops", "artifact", "--source", str(source), "--output", str(output)]
+    command = [
+        "-m",
+        "{{ cookiecutter.package_name }}_ops",
+        "artifact",
+        "--source",
+        str(source),
+        "--output",
+        str(output),
+    ]
     return subprocess.run([sys.executable, *command], cwd=PROJECT, capture_output=True, text=True)
 
 

@@ -11,7 +11,11 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.oci_rules import MAX_SCHEMA_BYTES
-from {{ cookiecutter.package_name }}_ops.catalog import CatalogError, catalog_body, fit_schema
+from {{ cookiecutter.package_name }}_ops.catalog import (
+    CatalogError,
+    catalog_body,
+    fit_schema,
+)
 from {{ cookiecutter.package_name }}_ops.oci_models import check_body
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,10 @@ from typing import Any
 import pytest
 from test_registry import registry_stand_in
 
-from {{ cookiecutter.package_name }}_ops.deploy_config import load_settings, request_bodies
+from {{ cookiecutter.package_name }}_ops.deploy_config import (
+    load_settings,
+    request_bodies,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEPLOYMENT_ID = "ocid1.datasciencemodeldeployment.oc1.iad.test"

@@ -18,7 +18,10 @@ from {{ cookiecutter.package_name }}_ops.deploy_config import (
     preflight,
     request_bodies,
 )
-from {{ cookiecutter.package_name }}_ops.oci_models import ModelMismatch, check_body
+from {{ cookiecutter.package_name }}_ops.oci_models import (
+    ModelMismatch,
+    check_body,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 DIGEST = "sha256:" + "ab" * 32

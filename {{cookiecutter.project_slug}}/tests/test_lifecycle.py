@@ -178,7 +178,12 @@ def serve(oci_config: Path) -> Iterator[Callable[[Script], str]]:
 
 
 def ops(oci_config: Path, endpoint: str, *arguments: str, stdin: Any = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}_ops", *arguments]
+    command = [
+        sys.executable,
+        "-m",
+        "{{ cookiecutter.package_name }}_ops",
+        *arguments,
+    ]
     command += ["--config", str(oci_config), "--profile", "TEST", "--auth", "api_key"]
     env = {**os.environ, "OCI_DATA_SCIENCE_ENDPOINT": endpoint}
     stdin = subprocess.DEVNULL if stdin is None else stdin

@@ -32,7 +32,14 @@ def secrets(tmp_path: Path) -> dict[str, str]:
 
 
 def oci_config(config: Path, secrets: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}_ops", "oci-config", "--config", str(config)]
+    command = [
+        sys.executable,
+        "-m",
+        "{{ cookiecutter.package_name }}_ops",
+        "oci-config",
+        "--config",
+        str(config),
+    ]
     env = {**os.environ, **secrets}
     return subprocess.run([*command, *arguments], cwd=PROJECT, capture_output=True, text=True, env=env)
 

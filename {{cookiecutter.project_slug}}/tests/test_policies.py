@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 from oci.identity.models import identity_type_mapping
 
-from {{ cookiecutter.package_name }}_ops.oci_models import ModelMismatch, check_body
+from {{ cookiecutter.package_name }}_ops.oci_models import (
+    ModelMismatch,
+    check_body,
+)
 from {{ cookiecutter.package_name }}_ops.policies import (
     DEFAULT_NAME,
     PolicyError,
@@ -33,7 +36,13 @@ def policies(*args: str, path: Path | None = None) -> subprocess.CompletedProces
     """The command, run as the Makefile runs it; ``path`` goes first on PATH."""
     env = {**os.environ, "PATH": f"{path}{os.pathsep}{os.environ['PATH']}"} if path else None
     return subprocess.run(
-        [sys.executable, "-m", "{{ cookiecutter.package_name }}_ops", "policies", *args],
+        [
+            sys.executable,
+            "-m",
+            "{{ cookiecutter.package_name }}_ops",
+            "policies",
+            *args,
+        ],
         cwd=PROJECT,
         capture_output=True,
         text=True,

@@ -132,7 +132,13 @@ def request_file(tmp_path: Path) -> Path:
 
 
 def predict_remote(api_key: ApiKey, *arguments: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}_ops", "predict-remote", *arguments]
+    command = [
+        sys.executable,
+        "-m",
+        "{{ cookiecutter.package_name }}_ops",
+        "predict-remote",
+        *arguments,
+    ]
     command += ["--config", str(api_key.config), "--profile", "TEST", "--auth", "api_key"]
     env = {**os.environ, "PYTHONPATH": "src", "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
     return subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, env=env, timeout=120)

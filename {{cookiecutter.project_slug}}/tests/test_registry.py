@@ -20,7 +20,11 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}_ops.registry import RegistryError, check_image_exists, split_image
+from {{ cookiecutter.package_name }}_ops.registry import (
+    RegistryError,
+    check_image_exists,
+    split_image,
+)
 
 DIGEST = "sha256:" + "a" * 64
 TOKEN = "token-for-tests"

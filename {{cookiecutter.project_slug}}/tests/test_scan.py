@@ -25,7 +25,10 @@ from oci.vulnerability_scanning import models
 from oci.vulnerability_scanning.models import vulnerability_scanning_type_mapping
 
 from {{ cookiecutter.package_name }}_ops.cli import main
-from {{ cookiecutter.package_name }}_ops.oci_models import ModelMismatch, check_body
+from {{ cookiecutter.package_name }}_ops.oci_models import (
+    ModelMismatch,
+    check_body,
+)
 from {{ cookiecutter.package_name }}_ops.scan import (
     SEVERITIES,
     default_repository,
@@ -144,7 +147,8 @@ def test_the_repository_is_the_pushed_one_else_the_makefile_image_name() -> None
     assert repository_and_tag(IMAGE) == ("team/scorer", "1.2.0")
     assert repository_and_tag("iad.ocir.io/ns/scorer@" + DIGEST) == ("scorer", "")
     assert default_repository({"image": IMAGE}) == "team/scorer"
-    assert default_repository(None) == "{{ cookiecutter.ocir_repository }}"
+    makefile_default = "{{ cookiecutter.ocir_repository }}"
+    assert default_repository(None) == makefile_default
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }}_ops.oci_models import check_body
-from {{ cookiecutter.package_name }}_ops.update_plan import PlanError, apply_update, plan_update
+from {{ cookiecutter.package_name }}_ops.update_plan import (
+    PlanError,
+    apply_update,
+    plan_update,
+)
 
 IMAGE = "iad.ocir.io/testtenancy/md_byoc_ref_iris_data:1.0.1"
 DIGEST = "sha256:a9c8468cb671929aec7ad947b9dccd6fe8e6d77f7bcecfe2e10e1c935a88c2a5"

@@ -53,7 +53,10 @@ def first_line(command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="{{ cookiecutter.package_name }}_ops", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="{{ cookiecutter.package_name }}_ops",
+        description=__doc__.splitlines()[0],
+    )
     commands = parser.add_subparsers(dest="command", metavar="command", required=True)
     wanted = argv[0] if argv and argv[0] in COMMANDS else None
     for name in COMMANDS:

@@ -37,8 +37,9 @@ from oci.identity.models import identity_type_mapping
 from .oci_models import ModelMismatch, check_body
 from .project import SETTINGS, write_json
 
-DEFAULT_NAME = "{{ cookiecutter.project_slug }}-model-deployment"
-DESCRIPTION = "BYOC model deployment of {{ cookiecutter.project_slug }}: manage it, pull its image, write and read its logs"
+SLUG = "{{ cookiecutter.project_slug }}"
+DEFAULT_NAME = f"{SLUG}-model-deployment"
+DESCRIPTION = f"BYOC model deployment of {SLUG}: manage it, pull its image, write and read its logs"
 # The resource principal of every model deployment: the service's own condition.
 DEPLOYMENTS = "any-user"
 DEPLOYMENTS_ONLY = "where ALL {request.principal.type='datasciencemodeldeployment'}"
