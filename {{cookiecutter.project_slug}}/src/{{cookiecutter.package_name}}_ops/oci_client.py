@@ -58,12 +58,15 @@ def config_and_signer(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
     return config, signer
 
 
-def data_science_client(args: argparse.Namespace) -> oci.data_science.DataScienceClient:
+def client(args: argparse.Namespace, client_class: type[Any]) -> Any:
+    """An SDK client of ``client_class``, signed as ``args.auth`` says, with the bounded retry and timeouts."""
     config, signer = config_and_signer(args)
     options = {"service_endpoint": args.endpoint} if args.endpoint else {}
-    return oci.data_science.DataScienceClient(
-        config, signer=signer, retry_strategy=RETRY, timeout=TIMEOUTS, **options
-    )
+    return client_class(config, signer=signer, retry_strategy=RETRY, timeout=TIMEOUTS, **options)
+
+
+def data_science_client(args: argparse.Namespace) -> oci.data_science.DataScienceClient:
+    return client(args, oci.data_science.DataScienceClient)
 
 
 def failure(error: Exception, doing: str, endpoint: str | None = None) -> str:

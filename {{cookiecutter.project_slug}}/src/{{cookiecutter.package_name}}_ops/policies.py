@@ -28,16 +28,14 @@ import re
 import shlex
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from oci.identity.models import identity_type_mapping
 
 from .oci_models import ModelMismatch, check_body
-from .project import SETTINGS, write_json
+from .project import SETTINGS, SLUG, SettingsError, compartment_of, read_settings, write_json
 
-SLUG = "{{ cookiecutter.project_slug }}"
 DEFAULT_NAME = f"{SLUG}-model-deployment"
 DESCRIPTION = f"BYOC model deployment of {SLUG}: manage it, pull its image, write and read its logs"
 # The resource principal of every model deployment: the service's own condition.
@@ -132,9 +130,7 @@ def policy_body(
     source: str = "deploy/deployment.toml",
 ) -> dict[str, Any]:
     """The ``CreatePolicyDetails`` body, checked against the OCI SDK's identity model."""
-    compartment_id = settings.get("compartment_id") or ""
-    if not compartment_id:
-        raise PolicyError(f"compartment_id is empty in {source}: put the deployment's compartment OCID there")
+    compartment_id = compartment_of(settings, source)
     if not POLICY_NAME_RE.fullmatch(name):
         raise PolicyError(
             f"--name {name!r}: a policy name is 1 to 100 letters, digits, hyphens, periods or underscores"
@@ -191,7 +187,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        settings = tomllib.loads(args.settings.read_text())
+        settings = read_settings(args.settings)
         body = policy_body(
             settings,
             args.group,
@@ -200,10 +196,7 @@ def run(args: argparse.Namespace) -> int:
             args.policy_compartment_id,
             source=str(args.settings),
         )
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        print(f"policies: can't read {args.settings}: {error}", file=sys.stderr)
-        return 1
-    except PolicyError as error:
+    except (SettingsError, PolicyError) as error:
         print(f"policies: {error}", file=sys.stderr)
         return 1
     if args.write:

@@ -9,14 +9,37 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
+SLUG = "{{ cookiecutter.project_slug }}"
 PROJECT = Path(__file__).resolve().parents[2]
 DEPLOY = PROJECT / "deploy"
 SETTINGS = DEPLOY / "deployment.toml"
 # Written by `make deploy`: the OCID of the deployment it created, read by the lifecycle commands.
 DEPLOYMENT_ID_FILE = DEPLOY / "deployment-id.txt"
+
+
+class SettingsError(ValueError):
+    """deploy/deployment.toml can't be read, or lacks what a command needs; the message says which."""
+
+
+def read_settings(path: Path = SETTINGS) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise SettingsError(f"can't read {path}: {error}") from None
+
+
+def compartment_of(settings: dict[str, Any], source: Path | str = SETTINGS) -> str:
+    """The deployment's compartment OCID; SettingsError when it is not filled in."""
+    compartment_id = settings.get("compartment_id") or ""
+    if not compartment_id:
+        raise SettingsError(
+            f"compartment_id is empty in {source}: put the deployment's compartment OCID there"
+        )
+    return compartment_id
 
 
 def recorded_deployment_id() -> str | None:

@@ -34,13 +34,12 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.package_name }}.oci_rules import ocir_host
 
-from .project import DEPLOY, PROJECT, SETTINGS, write_json
+from .project import DEPLOY, PROJECT, SETTINGS, SLUG, SettingsError, compartment_of, read_settings, write_json
 from .push_record import RECORD, RecordError, load_record
 
 HELP = {
@@ -48,7 +47,6 @@ HELP = {
     "scan-results": "Print OCI's latest vulnerability scan of the pushed image, most severe problems first",
     "scan": "Scan the local image with Trivy (exit 1: a HIGH or CRITICAL vulnerability)",
 }
-SLUG = "{{ cookiecutter.project_slug }}"
 RECIPE_FILE = "scan_recipe.json"
 TARGET_FILE = "scan_target.json"
 # The OCIDs scan-setup --run created: what a teardown deletes.
@@ -100,20 +98,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     oci_client.add_arguments(parser)
     parser.set_defaults(endpoint=os.environ.get(ENDPOINT_ENV))
-
-
-def read_settings(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ScanError(f"can't read {path}: {error}") from None
-
-
-def compartment_of(settings: dict[str, Any], source: Path) -> str:
-    compartment_id = settings.get("compartment_id") or ""
-    if not compartment_id:
-        raise ScanError(f"compartment_id is empty in {source}: put the deployment's compartment OCID there")
-    return compartment_id
 
 
 def repository_and_tag(image: str) -> tuple[str, str]:
@@ -252,7 +236,7 @@ def setup(args: argparse.Namespace) -> int:
         if args.run:
             run_setup(recipe_file, target_file, args.output_dir / SETUP_FILE, kept)
             return 0
-    except (ScanError, RecordError) as error:
+    except (ScanError, RecordError, SettingsError) as error:
         print(f"scan-setup: {error}", file=sys.stderr)
         return 1
     recipe, target = setup_commands(recipe_file, target_file)
@@ -273,11 +257,7 @@ def scanning_client(args: argparse.Namespace) -> Any:
 
     from . import oci_client
 
-    config, signer = oci_client.config_and_signer(args)
-    options = {"service_endpoint": args.endpoint} if args.endpoint else {}
-    return oci.vulnerability_scanning.VulnerabilityScanningClient(
-        config, signer=signer, retry_strategy=oci_client.RETRY, timeout=oci_client.TIMEOUTS, **options
-    )
+    return oci_client.client(args, oci.vulnerability_scanning.VulnerabilityScanningClient)
 
 
 def latest_results(args: argparse.Namespace, compartment_id: str, repository: str, tag: str) -> list[Any]:
@@ -321,7 +301,7 @@ def results(args: argparse.Namespace) -> int:
         if not tag:
             raise ScanError(f"{record['image']} has no tag: OCI names scan results by repository and tag")
         compartment_id = args.compartment_id or compartment_of(read_settings(args.settings), args.settings)
-    except (ScanError, RecordError) as error:
+    except (ScanError, RecordError, SettingsError) as error:
         print(f"scan-results: {error}", file=sys.stderr)
         return 1
     print(
