@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import joblib
+import oci
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -66,6 +69,32 @@ def api_key(tmp_path: Path) -> ApiKey:
 def oci_config(api_key: ApiKey) -> Path:
     """A ~/.oci/config with a profile TEST that signs with a throwaway API key."""
     return api_key.config
+
+
+@pytest.fixture
+def start_stand_in(oci_config: Path) -> Iterator[Callable[..., str]]:
+    """``start(handler, client_class, script)``: a loopback stand-in of an OCI API, its URL.
+
+    The handler class gets ``script`` (what to answer) and ``serialize``, the JSON form that
+    ``client_class`` of the SDK reads back; every stand-in stops after the test.
+    """
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(handler: type[BaseHTTPRequestHandler], client_class: type[Any], script: Any) -> str:
+        client = client_class(oci.config.from_file(str(oci_config), "TEST"))
+        attributes = {
+            "script": script,
+            "serialize": staticmethod(client.base_client.sanitize_for_serialization),
+        }
+        server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (handler,), attributes))
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ import pty
 import re
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -156,25 +155,9 @@ class StandIn(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def serve(oci_config: Path) -> Iterator[Callable[[Script], str]]:
+def serve(start_stand_in: Callable[..., str]) -> Callable[[Script], str]:
     """Starts a stand-in that plays a script; gives its URL."""
-    client = oci.data_science.DataScienceClient(oci.config.from_file(str(oci_config), "TEST"))
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(script: Script) -> str:
-        attributes = {
-            "script": script,
-            "serialize": staticmethod(client.base_client.sanitize_for_serialization),
-        }
-        server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (StandIn,), attributes))
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    return lambda script: start_stand_in(StandIn, oci.data_science.DataScienceClient, script)
 
 
 def ops(oci_config: Path, endpoint: str, *arguments: str, stdin: Any = None) -> subprocess.CompletedProcess:

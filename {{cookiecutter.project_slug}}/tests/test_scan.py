@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -299,27 +298,11 @@ class StandIn(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def serve(oci_config: Path) -> Iterator[Callable[[Script], str]]:
+def serve(start_stand_in: Callable[..., str]) -> Callable[[Script], str]:
     """Starts a stand-in that plays a script; gives its URL."""
-    client = oci.vulnerability_scanning.VulnerabilityScanningClient(
-        oci.config.from_file(str(oci_config), "TEST")
+    return lambda script: start_stand_in(
+        StandIn, oci.vulnerability_scanning.VulnerabilityScanningClient, script
     )
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(script: Script) -> str:
-        attributes = {
-            "script": script,
-            "serialize": staticmethod(client.base_client.sanitize_for_serialization),
-        }
-        server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (StandIn,), attributes))
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def results_args(oci_config: Path, endpoint: str, settings_file: Path, push_record: Path) -> tuple[str, ...]:
