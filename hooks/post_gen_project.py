@@ -15,7 +15,7 @@ Deployed with NVIDIA Triton: make train also writes model_repository/ (ONNX).
 
 Next steps:
   cd {{ cookiecutter.project_slug }}
-  make install   # .venv from the pinned requirements
+  make install   # .venv from the locked requirements
   make train     # the sample model into model_artifact/
   make test      # the project's own tests
   make serve     # the production server on http://127.0.0.1:{{ cookiecutter.server_port }}

@@ -55,15 +55,17 @@ def baked(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def zoo(tmp_path_factory: pytest.TempPathFactory):
     """``zoo(combo)``: (project, models): the combo's project with LightGBM added to its
-    requirements, as its README says, and the models of tests/models/make_models.py trained in it."""
+    requirements as its README says (requirements.in, `make lock`), and the models of
+    tests/models/make_models.py trained in it."""
     made: dict[str, tuple[Path, Path]] = {}
 
     def get(combo: Combo) -> tuple[Path, Path]:
         if combo.id not in made:
             project = bake(tmp_path_factory.mktemp("zoo"), combo.answers)
-            requirements = project / "requirements.txt"
+            requirements = project / "requirements.in"
             requirements.write_text(requirements.read_text() + f"{LIGHTGBM}\n")
             python = find_python(combo.answers.get("python_version", "3.11"))
+            run(["make", "lock", f"PYTHON={python}"], project)
             run(["make", "install", f"PYTHON={python}"], project)
             models = project.parent / "models"
             script = TEMPLATE / "tests" / "models" / "make_models.py"

@@ -64,6 +64,24 @@ class Gunicorn:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
         return {int(pid) for pid in children.split()}
 
+    def connections_in_workers(self) -> int:
+        """How many connections to the port the workers have accepted (a connection still in the
+        listen backlog belongs to no process): their sockets' inodes among the workers' fds."""
+        local = f":{self.port:04X} "
+        established = {
+            fields[9]
+            for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+            if (fields := line.split()) and local in f"{fields[1]} " and fields[3] == "01"
+        }
+        held = set()
+        for pid in self.workers():
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    held.add(os.readlink(fd).removeprefix("socket:[").removesuffix("]"))
+                except OSError:  # closed meanwhile
+                    continue
+        return len(established & held)
+
     def models_ready(self) -> int:
         """How many times a worker logged that its model is ready."""
         return self.log.read_text().count('"message": "model ready"')

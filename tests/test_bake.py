@@ -30,7 +30,9 @@ EXPECTED_FILES = [
     "gunicorn.conf.py",
     "model_artifact/README.md",
     "pyproject.toml",
+    "requirements-dev.in",
     "requirements-dev.txt",
+    "requirements.in",
     "requirements.txt",
     "scripts/bench.py",
     "scripts/smoke.py",
@@ -53,7 +55,7 @@ EXPECTED_FILES = [
         f"src/{{package}}_ops/{module}.py"
         for module in (
             *("__init__", "__main__", "artifact", "catalog", "cli", "deploy", "deploy_config"),
-            *("deploy_local", "lifecycle", "oci_client", "oci_config_file", "oci_models", "policies"),
+            *("deploy_local", "lifecycle", "lock", "oci_client", "oci_config_file", "oci_models", "policies"),
             *("predict_remote", "scan"),
             *("project", "push_record", "registry", "update_plan"),
         )
@@ -66,6 +68,7 @@ EXPECTED_FILES = [
     "tests/test_deploy_config.py",
     "tests/test_layout.py",
     "tests/test_lifecycle.py",
+    "tests/test_lock.py",
     "tests/test_methods.py",
     "tests/test_model_path.py",
     "tests/test_oci_config_file.py",
@@ -93,7 +96,21 @@ TRITON_FILES = [
     "tests/test_triton_repository.py",
 ]
 MAKE_TARGETS = {
-    *("help", "install", "train", "serve", "smoke", "bench", "test", "lint", "format", "hooks", "clean"),
+    *(
+        "help",
+        "install",
+        "lock",
+        "lock-check",
+        "train",
+        "serve",
+        "smoke",
+        "bench",
+        "test",
+        "lint",
+        "format",
+        "hooks",
+        "clean",
+    ),
     *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
     *("artifact", "deploy-config", "deploy-local", "update-plan", "deploy", "deploy-update", "catalog"),
     *("policies", "status", "activate", "deactivate", "delete", "predict-remote"),

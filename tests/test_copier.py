@@ -86,12 +86,20 @@ def git(folder: Path, *arguments: str) -> None:
 def test_copier_update_brings_template_changes_and_keeps_local_edits(template: Path, tmp_path: Path) -> None:
     repository = tmp_path / "template-repo"
     shutil.copytree(template, repository)
-    # v1: a template from before the team files (CI, Dependabot, pre-commit, build spec).
-    team_files = [".github", ".pre-commit-config.yaml", "build_spec.yaml"]
+    # v1: a template from before the team files (CI, Dependabot, pre-commit, build spec) and the
+    # locks: requirements*.in missing, requirements.txt pins without hashes.
+    team_files = [
+        ".github",
+        ".pre-commit-config.yaml",
+        "build_spec.yaml",
+        "requirements.in",
+        "requirements-dev.in",
+    ]
     held = tmp_path / "held"
     held.mkdir()
-    for name in team_files:
+    for name in [*team_files, "requirements.txt"]:
         shutil.move(repository / "{{cookiecutter.project_slug}}" / name, held / name)
+    (repository / "{{cookiecutter.project_slug}}" / "requirements.txt").write_text("joblib==1.6.0\n")
     git(repository, "init", "-q", "-b", "main")
     git(repository, "add", "-A")
     git(repository, "commit", "-q", "-m", "v1")
@@ -106,22 +114,24 @@ def test_copier_update_brings_template_changes_and_keeps_local_edits(template: P
 
     makefile = repository / "{{cookiecutter.project_slug}}" / "Makefile"
     makefile.write_text(makefile.read_text() + "\nversion: ## Print the template version\n\t@echo v2\n")
-    requirements = repository / "{{cookiecutter.project_slug}}" / "requirements.txt"
-    requirements.write_text(requirements.read_text().replace("joblib==1.6.0", "joblib==1.5.3"))
-    for name in team_files:
+    for name in [*team_files, "requirements.txt"]:
         shutil.move(held / name, repository / "{{cookiecutter.project_slug}}" / name)
     git(repository, "add", "-A")
-    git(repository, "commit", "-q", "-am", "v2: a make target, a pin, the team files")
+    git(repository, "commit", "-q", "-am", "v2: a make target, the team files, the locks")
     git(repository, "tag", "v2")
 
     run_update(project, vcs_ref="v2", defaults=True, overwrite=True, unsafe=True, quiet=True)
     assert "version: ## Print the template version" in (project / "Makefile").read_text()
-    assert "joblib==1.5.3" in (project / "requirements.txt").read_text()
+    lock = (project / "requirements.txt").read_text()
+    assert lock == (repository / "templates/locks/py3.11/requirements-fastapi.txt").read_text()
+    assert "joblib==1.6.0 \\\n    --hash=sha256:" in lock
     for name in (
         ".github/workflows/ci.yml",
         ".github/dependabot.yml",
         ".pre-commit-config.yaml",
         "build_spec.yaml",
+        "requirements.in",
+        "requirements-dev.in",
     ):
         assert (project / name).is_file(), name  # brought in by the update
     assert 'python-version: "3.11"' in (project / ".github/workflows/ci.yml").read_text()

@@ -98,7 +98,10 @@ def test_sigterm_finishes_running_requests_refuses_new_ones_and_exits_0(
     write_slow_model(project, tmp_path / "model.joblib")
     with gunicorn_with_every_worker_ready(project, tmp_path, tmp_path / "out.log") as served:
         outcomes, threads = clients(served.port, SLOW_BODY, seconds=1, timeout=60)  # one slow request each
-        time.sleep(1)  # every request is in a worker
+        deadline = time.monotonic() + 30
+        while served.connections_in_workers() < CLIENTS:  # every request in a worker, none queued
+            assert time.monotonic() < deadline, "the workers did not take every request in 30 s"
+            time.sleep(0.05)
         served.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 5
         while not refused(served.port):

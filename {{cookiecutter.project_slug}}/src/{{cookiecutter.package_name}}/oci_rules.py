@@ -84,7 +84,7 @@ TAKEN_MODULES = frozenset({
     "requests", "ruamel", "ruff", "scipy", "scripts", "setuptools", "six", "skl2onnx", "sklearn",
     "starlette", "tests", "threadpoolctl", "tritonclient", "tritonclientutils", "tritongrpcclient",
     "tritonhttpclient", "tritonshmutils", "typing_extensions", "typing_inspection", "urllib3",
-    "uvicorn", "uvicorn_worker", "uvloop", "virtualenv", "werkzeug", "xgboost", "yaml", "yarl", "zope",
+    "uv", "uvicorn", "uvicorn_worker", "uvloop", "virtualenv", "werkzeug", "xgboost", "yaml", "yarl", "zope",
 })  # fmt: skip
 
 # region identifier -> (region key, realm); equal to oci.regions.REGIONS_SHORT_NAMES
