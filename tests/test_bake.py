@@ -54,15 +54,16 @@ EXPECTED_FILES = [
     *(
         f"src/{{package}}_ops/{module}.py"
         for module in (
-            *("__init__", "__main__", "artifact", "catalog", "cli", "deploy", "deploy_config"),
-            *("deploy_local", "lifecycle", "lock", "oci_client", "oci_config_file", "oci_models", "policies"),
-            *("predict_remote", "scan"),
+            *("__init__", "__main__", "artifact", "capacity", "catalog", "cli", "deploy"),
+            *("deploy_config", "deploy_local", "lifecycle", "lock", "oci_client", "oci_config_file"),
+            *("oci_models", "policies", "predict_remote", "scan"),
             *("project", "push_record", "registry", "update_plan"),
         )
     ),
     "tests/conftest.py",
     "tests/test_app.py",
     "tests/test_artifact.py",
+    "tests/test_capacity.py",
     "tests/test_catalog.py",
     "tests/test_deploy.py",
     "tests/test_deploy_config.py",
@@ -96,21 +97,8 @@ TRITON_FILES = [
     "tests/test_triton_repository.py",
 ]
 MAKE_TARGETS = {
-    *(
-        "help",
-        "install",
-        "lock",
-        "lock-check",
-        "train",
-        "serve",
-        "smoke",
-        "bench",
-        "test",
-        "lint",
-        "format",
-        "hooks",
-        "clean",
-    ),
+    *("help", "install", "lock", "lock-check", "train", "serve", "smoke", "bench", "capacity"),
+    *("test", "lint", "format", "hooks", "clean"),
     *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
     *("artifact", "deploy-config", "deploy-local", "update-plan", "deploy", "deploy-update", "catalog"),
     *("policies", "status", "activate", "deactivate", "delete", "predict-remote"),

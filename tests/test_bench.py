@@ -1,4 +1,5 @@
-"""The generated projects' `make bench`: wrk against the real server, a line per point.
+"""The generated projects' `make bench`: wrk against the real server, a line per point, and
+the record of them that `make capacity` plans from.
 
 Only that it measures, not how fast: speed goals live in the benchmarks (`make bench`
 here, bench/run.py), never in timed tests.
@@ -6,6 +7,8 @@ here, bench/run.py), never in timed tests.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 
 import pytest
@@ -20,5 +23,15 @@ def test_make_bench_measures_every_point_without_errors(baked, combo: Combo) -> 
     points = [
         (int(c), int(rows), float(rps), int(errors)) for c, rows, rps, errors in POINT.findall(result.stdout)
     ]
-    assert [(c, rows) for c, rows, _, _ in points] == [(1, 1), (4, 1), (16, 1), (1, 100), (4, 100), (16, 100)]
+    measured = [(c, rows) for c, rows, _, _ in points]
+    assert measured == [(1, 1), (4, 1), (16, 1), (1, 100), (4, 100), (16, 100)]
     assert all(rps > 0 and errors == 0 for _, _, rps, errors in points), result.stdout
+
+    # The record `make capacity` plans from: the same points, the workers and the machine's CPUs.
+    record = json.loads((baked(combo) / "dist" / "bench.json").read_text())
+    assert record["workers"] == 2 and record["cpus"] == os.cpu_count()
+    assert [(point["connections"], point["rows"]) for point in record["points"]] == measured
+    assert all(point["request_bytes"] > 0 and point["p99_ms"] > 0 for point in record["points"])
+    slowest = max(point["p99_ms"] for point in record["points"] if point["rows"] == 1)
+    plan = run(["make", "capacity", "TARGET_RPS=100", f"P99_MS={slowest + 1}"], baked(combo))
+    assert "[instances] count = " in plan.stdout and "per CPU: " in plan.stdout, plan.stdout

@@ -2,10 +2,11 @@
 
 Starts the production server (gunicorn, gunicorn.conf.py) on a loopback port, waits
 for /health, warms it up, then runs wrk for each concurrency (1, 4, 16 connections)
-with a one-row and a 100-row body, and prints one line per point. Needs ``wrk``
-(Debian/Ubuntu: ``apt-get install wrk``; macOS: ``brew install wrk``).
+with a one-row and a 100-row body, and prints one line per point. The figures, with
+the machine's CPU count and the workers, go to dist/bench.json, which `make capacity`
+reads. Needs ``wrk`` (Debian/Ubuntu: ``apt-get install wrk``; macOS: ``brew install wrk``).
 
-    python scripts/bench.py [--seconds 10] [--connections 1,4,16] [--rows 1,100]
+    python scripts/bench.py [--seconds 10] [--connections 1,4,16] [--rows 1,100] [--output dist/bench.json]
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import runpy
 import shutil
 import signal
 import socket
@@ -22,10 +25,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from smoke import wait_healthy
+
+from {{ cookiecutter.package_name }}_ops.project import write_json
 
 PROJECT = Path(__file__).resolve().parent.parent
 # wrk posts the body of the file named by BENCH_BODY and prints one JSON line at the end.
@@ -132,20 +137,32 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10, help="per point, after a warm-up")
     parser.add_argument("--connections", default="1,4,16")
     parser.add_argument("--rows", default="1,100")
+    parser.add_argument("--output", type=Path, default=PROJECT / "dist" / "bench.json")
     args = parser.parse_args()
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/predict"
+    workers = runpy.run_path(str(PROJECT / "gunicorn.conf.py"))["workers"]  # WORKERS, or its default
     points = []
-    print(f"gunicorn on 127.0.0.1:{port}, WORKERS={os.environ.get('WORKERS', 'default')}", flush=True)
+    print(f"gunicorn on 127.0.0.1:{port}, {workers} workers, {os.cpu_count()} CPUs", flush=True)
     with gunicorn(port):
         wrk(url, request_body(1), connections=4, seconds=2)  # warm-up
         for rows in (int(value) for value in args.rows.split(",")):
+            body = request_body(rows)
             for connections in (int(value) for value in args.connections.split(",")):
-                point = wrk(url, request_body(rows), connections, args.seconds, rows)
+                point = wrk(url, body, connections, args.seconds, rows)
                 print(line("scorer", point), flush=True)
-                points.append(point)
-    return 1 if any(point.errors or point.non_2xx for point in points) else 0
+                points.append({**asdict(point), "rps": point.rps, "request_bytes": len(body)})
+    record = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "workers": workers,
+        "points": points,
+    }
+    write_json(args.output, record)
+    print(f"wrote {args.output.relative_to(PROJECT) if args.output.is_relative_to(PROJECT) else args.output}")
+    return 1 if any(point["errors"] or point["non_2xx"] for point in points) else 0
 
 
 if __name__ == "__main__":

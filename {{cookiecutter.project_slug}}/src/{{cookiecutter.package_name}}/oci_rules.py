@@ -34,6 +34,9 @@ RESERVED_ENVIRONMENT = frozenset(
 # The CPU of a shape: Ampere (VM.Standard.A1.Flex, BM.Standard.A1.160 ...) is arm64, the others amd64
 # (the E-series, Standard3, and GPU shapes such as VM.GPU.A10.1, whose A names NVIDIA's GPU).
 ARM_SHAPE_RE = re.compile(r"(?:VM|BM)\.Standard\.A[0-9]+\..+")
+A1_SHAPE_RE = re.compile(r"(?:VM|BM)\.Standard\.A1\..+")
+# The load balancer's bandwidth a model deployment gets unless told otherwise, in Mbps.
+DEFAULT_BANDWIDTH_MBPS = 10
 MAX_IMAGE_BYTES = 16 * 1000**3  # 16 GB, uncompressed
 MAX_PREDICT_BODY_BYTES = 10 * 1024 * 1024  # 10 MB per /predict request
 # Model artifacts: up to 100 MB through the Console, up to 2 GB uploaded
@@ -272,6 +275,12 @@ def check_environment(environment: Mapping[str, str], where: str = "container.en
 def platform_of_shape(shape: str) -> str:
     """The image platform a shape runs: linux/arm64 for Ampere (A1, A2 ...), else linux/amd64."""
     return "linux/arm64" if ARM_SHAPE_RE.fullmatch(shape) else "linux/amd64"
+
+
+def vcpus_per_ocpu(shape: str) -> int:
+    """The threads an OCPU of ``shape`` runs: one on Ampere A1 (a core, one thread), two on
+    the others (an x86 core with two threads; an Ampere A2 OCPU is two cores)."""
+    return 1 if A1_SHAPE_RE.fullmatch(shape) else 2
 
 
 def check_registry(image: str, region: str) -> str | None:

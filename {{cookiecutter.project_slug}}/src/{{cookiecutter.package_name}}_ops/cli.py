@@ -31,6 +31,7 @@ COMMANDS = {
     "delete": "lifecycle",
     "predict-remote": "predict_remote",
     "policies": "policies",
+    "capacity": "capacity",
     "oci-config": "oci_config_file",
     "scan-setup": "scan",
     "scan-results": "scan",

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from .project import PROJECT
+from .project import PROJECT, write_text
 
 PYTHON_VERSION = "{{ cookiecutter.python_version }}"
 # (what the project asks for, the lock), runtime first: the tools' lock is held to its pins.
@@ -117,13 +116,6 @@ def resolve(python_version: str, upgrade: tuple[str, ...]) -> dict[str, str]:
     return resolved
 
 
-def write_whole(path: Path, text: str) -> None:
-    """Write ``text`` whole or not at all: a temporary file beside ``path``, renamed over it."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as staged:
-        staged.write(text)
-    os.replace(staged.name, path)
-
-
 def run(args: argparse.Namespace) -> int:
     upgrade = ("--upgrade",) if args.upgrade else ()
     upgrade += tuple(option for name in args.upgrade_package for option in ("--upgrade-package", name))
@@ -142,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             print("the locks are what their .in files resolve to")
         return 1 if changed else 0
     for lock in changed:
-        write_whole(PROJECT / lock, resolved[lock])
+        write_text(PROJECT / lock, resolved[lock])
     for lock, text in resolved.items():
         state = "written" if lock in changed else "unchanged"
         print(f"{lock}: {len(pin_lines(text))} pins with their hashes, {state}")

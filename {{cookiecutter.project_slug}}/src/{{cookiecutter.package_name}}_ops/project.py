@@ -49,9 +49,14 @@ def recorded_deployment_id() -> str | None:
     return None
 
 
-def write_json(path: Path, value: Any) -> None:
-    """Write ``value`` as JSON whole or not at all: a temporary file beside it, renamed over it."""
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` whole or not at all: a temporary file beside ``path``, renamed over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as partial:
-        partial.write(json.dumps(value, indent=2) + "\n")
+        partial.write(text)
     os.replace(partial.name, path)
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write ``value`` as JSON, whole or not at all."""
+    write_text(path, json.dumps(value, indent=2) + "\n")

@@ -1,0 +1,191 @@
+"""Plan the deployment's capacity from this project's own `make bench` figures.
+
+    make capacity TARGET_RPS=200 P99_MS=50 [BODY=166KB] [ROWS=100] [PEAK_RPS=400] [CAPACITY_ARGS=--write]
+
+`make bench` records what the scorer served on this machine (dist/bench.json). This
+turns a target, requests per second within a p99 latency, into what
+deploy/deployment.toml needs to reach it, with the arithmetic shown:
+
+- the bench point that serves the most within the p99, as requests per second per CPU;
+- workers: one per vCPU of an instance (the shape's OCPUs times its vCPUs per OCPU);
+- instances: the target over what one instance serves at the autoscaling scale-out CPU
+  (so the target alone never keeps it scaling out); the peak's count is the maximum;
+- bandwidth_mbps: the peak's bytes per second through the load balancer (at least the
+  default 10 Mbps, which caps a 166 KB body at about 7 requests per second whatever the
+  CPUs do).
+
+--write puts the numbers into deploy/deployment.toml, keeping its comments. A CPU of
+this machine counts as a vCPU of the shape: bench on the shape itself (a notebook
+session of it) before you commit to a bill.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from {{ cookiecutter.package_name }}.oci_rules import DEFAULT_BANDWIDTH_MBPS, vcpus_per_ocpu
+
+from .project import PROJECT, SETTINGS, SettingsError, read_settings, write_text
+
+BENCH = PROJECT / "dist" / "bench.json"
+SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(B|KB|KiB|MB|MiB)?", re.IGNORECASE)
+UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+
+
+class CapacityError(ValueError):
+    """No bench figures, none within the latency, or settings that can't be read or written."""
+
+
+def positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
+def size(text: str) -> int:
+    """Bytes from ``166KB``, ``1.5MB``, ``4096`` (KB and MB are powers of 1000, KiB and MiB of 1024)."""
+    found = SIZE_RE.fullmatch(text.strip())
+    if not found or float(found.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 166KB, 2MB or 4096")
+    return round(float(found.group(1)) * UNITS[(found.group(2) or "b").lower()])
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target-rps", type=positive, required=True, help="requests per second to serve")
+    parser.add_argument("--p99-ms", type=positive, required=True, help="the p99 latency to keep, in ms")
+    parser.add_argument(
+        "--peak-rps", type=positive, help="the peak (autoscaling's maximum); default: 2x target"
+    )
+    parser.add_argument("--body", type=size, help="bytes per request; default: the bench's body of ROWS rows")
+    parser.add_argument("--rows", type=int, help="rows per request; default: the fewest the bench measured")
+    parser.add_argument("--ocpus", type=int, help="OCPUs per instance; default: deploy/deployment.toml's")
+    parser.add_argument("--bench", type=Path, default=BENCH, help="make bench's figures (dist/bench.json)")
+    parser.add_argument("--settings", type=Path, default=SETTINGS)
+    parser.add_argument("--write", action="store_true", help="put the plan into the settings file")
+
+
+@dataclass(frozen=True)
+class Plan:
+    ocpus: int
+    workers: int
+    count: int
+    maximum: int
+    bandwidth_mbps: int
+    lines: tuple[str, ...]  # the arithmetic, for people
+
+    def settings(self) -> dict[tuple[str, str], Any]:
+        """(section, key): value, as deploy/deployment.toml spells them."""
+        return {
+            ("instances", "ocpus"): self.ocpus,
+            ("instances", "count"): self.count,
+            ("instances", "bandwidth_mbps"): self.bandwidth_mbps,
+            ("autoscaling", "enabled"): self.maximum > self.count,
+            ("autoscaling", "minimum_instances"): self.count,
+            ("autoscaling", "maximum_instances"): self.maximum,
+            ("container.environment", "WORKERS"): str(self.workers),
+        }
+
+
+def read_bench(path: Path) -> dict[str, Any]:
+    try:
+        bench = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CapacityError(f"{path} is not there: run `make bench` first (it writes it)") from None
+    except (OSError, ValueError) as error:
+        raise CapacityError(f"can't read {path} ({error}): run `make bench` again") from None
+    if not isinstance(bench, dict) or not {"points", "cpus", "workers"} <= bench.keys():
+        raise CapacityError(f"{path} is not a `make bench` record: run `make bench` again")
+    return bench
+
+
+def plan(bench: dict[str, Any], settings: dict[str, Any], args: argparse.Namespace) -> Plan:
+    """What reaches ``args.target_rps`` within ``args.p99_ms``; CapacityError when nothing measured does."""
+    points = [point for point in bench["points"] if not point["errors"] and not point["non_2xx"]]
+    rows = args.rows or min((point["rows"] for point in points), default=1)
+    measured = [point for point in points if point["rows"] == rows]
+    if not measured:
+        raise CapacityError(f"the bench measured no {rows}-row request without errors: `make bench`")
+    within = [point for point in measured if point["p99_ms"] <= args.p99_ms]
+    if not within:
+        fastest = min(measured, key=lambda point: point["p99_ms"])
+        raise CapacityError(
+            f"no {rows}-row point of the bench has a p99 within {args.p99_ms:g} ms (the lowest: "
+            f"{fastest['p99_ms']:.1f} ms at {fastest['connections']} connections): allow more, or serve faster"
+        )
+    best = max(within, key=lambda point: point["rps"])
+    cpus = min(bench["workers"], bench["cpus"])
+    per_cpu = best["rps"] / cpus
+    shape = settings["instances"]["shape"]
+    ocpus = args.ocpus or settings["instances"]["ocpus"]
+    vcpus = ocpus * vcpus_per_ocpu(shape)
+    load = settings["autoscaling"]["cpu_scale_out_percent"] / 100
+    per_instance = per_cpu * vcpus * load
+    peak = args.peak_rps or 2 * args.target_rps
+    count = math.ceil(args.target_rps / per_instance)
+    maximum = max(count, math.ceil(peak / per_instance))
+    body = args.body or best["request_bytes"]
+    needed_mbps = peak * body * 8 / 1e6
+    bandwidth = max(DEFAULT_BANDWIDTH_MBPS, math.ceil(needed_mbps))
+    carried = settings["instances"]["bandwidth_mbps"] * 1e6 / 8 / body
+    lines = [
+        f"measured: {best['rps']:.0f} req/s at {best['connections']} connections, p99 {best['p99_ms']:.1f} ms "
+        f"<= {args.p99_ms:g} ms, {rows}-row requests, {bench['workers']} workers on {bench['cpus']} CPUs",
+        f"per CPU: {best['rps']:.0f} / {cpus} = {per_cpu:.1f} req/s",
+        f"an instance: {ocpus} OCPU x {vcpus_per_ocpu(shape)} vCPU ({shape}) = {vcpus} vCPUs, {vcpus} workers, "
+        f"{per_cpu:.1f} x {vcpus} x {load:.0%} (scale-out CPU) = {per_instance:.1f} req/s",
+        f"instances: ceil({args.target_rps:g} / {per_instance:.1f}) = {count} for the target, "
+        f"ceil({peak:g} / {per_instance:.1f}) = {maximum} for the peak",
+        f"bandwidth: {peak:g} req/s x {body:,} bytes x 8 = {needed_mbps:.1f} Mbps -> {bandwidth} Mbps",
+    ]
+    if carried < peak:
+        lines.append(
+            f"bound by bandwidth: {settings['instances']['bandwidth_mbps']} Mbps carries "
+            f"{carried:.1f} req/s of {body:,} bytes, under the {peak:g} req/s peak, whatever the CPUs do"
+        )
+    return Plan(ocpus, vcpus, count, maximum, bandwidth, tuple(lines))
+
+
+def toml_value(value: Any) -> str:
+    return json.dumps(value)  # booleans, integers and strings are written alike in TOML
+
+
+def with_plan(text: str, values: dict[tuple[str, str], Any]) -> str:
+    """``text`` (deploy/deployment.toml) with each key's value replaced, comments kept; a key the
+    file lacks is left out (a Triton project has no WORKERS)."""
+    section, lines = "", []
+    for line in text.splitlines(keepends=True):
+        header = re.fullmatch(r"\[([A-Za-z0-9_.]+)\]\s*", line)
+        section = header.group(1) if header else section
+        key = re.match(r"([A-Za-z0-9_]+)\s*=", line)
+        if key and (section, key.group(1)) in values:
+            line = f"{key.group(1)} = {toml_value(values[section, key.group(1)])}\n"
+        lines.append(line)
+    return "".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = read_settings(args.settings)
+        result = plan(read_bench(args.bench), settings, args)
+    except (CapacityError, SettingsError) as error:
+        print(f"no plan: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(result.lines))
+    print("\nthe plan, in deploy/deployment.toml's words:")
+    for (section, key), value in result.settings().items():
+        print(f"  [{section}] {key} = {toml_value(value)}")
+    if args.write:
+        write_text(args.settings, with_plan(args.settings.read_text(), result.settings()))
+        print(f"wrote them into {args.settings}; `make deploy-config` checks them")
+    return 0
