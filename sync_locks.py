@@ -6,7 +6,8 @@ uv while baking, so it ships those locks made here, by that same command, in a
 project baked for every Python version, framework and server:
 templates/locks/py<version>/requirements-<framework>.txt and
 requirements-dev-<framework>-<server>.txt, which the project's files include.
-A test fails when a lock is stale.
+A test fails when a lock is stale. A new Python version, framework or server has no
+lock to include yet: create its files empty first (the bake needs them), then run this.
 
     python sync_locks.py            # lock again (pins in the locks are kept; see `make lock`)
     python sync_locks.py --upgrade  # every package to its newest version

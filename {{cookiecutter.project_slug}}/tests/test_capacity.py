@@ -54,13 +54,19 @@ def test_the_best_point_within_the_p99_sizes_instances_at_the_scale_out_cpu(file
     # c4: 1000 req/s on 2 CPUs = 500 per CPU; E4.Flex, 1 OCPU = 2 vCPUs at 70%: 700 per instance.
     assert capacity(files, "--target-rps", "2000", "--p99-ms", "10") == 0
     shown = capsys.readouterr().out
-    assert "per CPU: 1000 / 2 = 500.0 req/s" in shown
+    assert "per CPU: 1000 / min(2 workers, 2 CPUs) = 500.0 req/s" in shown
     assert "500.0 x 2 x 70% (scale-out CPU) = 700.0 req/s" in shown
     assert "ceil(2000 / 700.0) = 3 for the target, ceil(4000 / 700.0) = 6 for the peak" in shown
     # 4,000 req/s x 100 bytes x 8 = 3.2 Mbps: the default 10 is enough.
     assert "[instances] bandwidth_mbps = 10" in shown and "bound by bandwidth" not in shown
-    for expected in ("[instances] count = 3", "[autoscaling] maximum_instances = 6", 'WORKERS = "2"'):
+    for expected in ("[instances] count = 3", "[autoscaling] maximum_instances = 6"):
         assert expected in shown
+{%- if cookiecutter.server == "triton" %}
+    assert "WORKERS" not in shown  # Triton's deployment has no gunicorn workers
+    assert "the bench measures the Python scorer; the deployment runs Triton" in shown
+{%- else %}
+    assert '[container.environment] WORKERS = "2"' in shown
+{%- endif %}
 
 
 def test_a_large_body_is_bound_by_the_load_balancer_not_the_cpus(files, capsys) -> None:
@@ -70,7 +76,7 @@ def test_a_large_body_is_bound_by_the_load_balancer_not_the_cpus(files, capsys) 
     shown = capsys.readouterr().out
     assert "measured: 200 req/s at 4 connections, p99 25.0 ms" in shown  # not the failed c16
     assert "100 req/s x 166,000 bytes x 8 = 132.8 Mbps -> 133 Mbps" in shown
-    assert "bound by bandwidth: 10 Mbps carries 7.5 req/s of 166,000 bytes" in shown
+    assert "bound by bandwidth: the 10 Mbps set now carries 7.5 req/s of 166,000 bytes" in shown
     assert "[instances] count = 1" in shown and "[autoscaling] maximum_instances = 1" in shown
 
 
@@ -96,9 +102,30 @@ def test_write_puts_the_plan_into_the_settings_and_keeps_their_comments(files, c
     assert (after["instances"]["ocpus"], after["instances"]["count"]) == (2, 2)
     assert after["autoscaling"]["enabled"] is True
     assert (after["autoscaling"]["minimum_instances"], after["autoscaling"]["maximum_instances"]) == (2, 3)
+{%- if cookiecutter.server == "triton" %}
+    assert after["container"]["environment"] == tomllib.loads(before)["container"]["environment"]
+{%- else %}
     assert after["container"]["environment"]["WORKERS"] == "4"
+{%- endif %}
     comments = [line for line in before.splitlines() if line.startswith("#")]
     assert comments == [line for line in settings.read_text().splitlines() if line.startswith("#")]
+    assert settings.stat().st_mode & 0o777 == 0o644  # the file's own mode, not a temporary file's
+
+
+def test_write_keeps_comments_beside_keys_and_headers_and_refuses_a_missing_key(files, capsys) -> None:
+    _, settings = files
+    text = settings.read_text().replace("[instances]\n", "[instances]  # sizes\n")
+    settings.write_text(text.replace("\ncount = 1\n", "\ncount = 1  # fixed size\n"))
+    assert capacity(files, "--target-rps", "2000", "--p99-ms", "10", "--write") == 0
+    written = settings.read_text()
+    assert "[instances]  # sizes\n" in written and "\ncount = 3  # fixed size\n" in written
+    assert tomllib.loads(written)["instances"]["count"] == 3
+
+    settings.write_text(written.replace("minimum_instances = 3\n", ""))
+    before = settings.read_text()
+    assert capacity(files, "--target-rps", "2000", "--p99-ms", "10", "--write") == 1
+    assert "the settings file has no autoscaling.minimum_instances" in capsys.readouterr().err
+    assert settings.read_text() == before
 
 
 def test_a_p99_nothing_reaches_or_no_bench_says_what_to_do(files, capsys, tmp_path: Path) -> None:
@@ -112,6 +139,22 @@ def test_a_p99_nothing_reaches_or_no_bench_says_what_to_do(files, capsys, tmp_pa
     assert main([*missing, "--target-rps", "100", "--p99-ms", "10", "--write"]) == 1
     assert "run `make bench` first" in capsys.readouterr().err
     assert settings.read_text() == before  # nothing written
+    for bad in ("", "inf", "-3"):
+        with pytest.raises(SystemExit):
+            capacity(files, "--target-rps", bad, "--p99-ms", "10")
+        assert f"{bad!r} is not a positive number" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        capacity(files, "--target-rps", "", "--p99-ms", "10")
-    assert "'' is not a positive number" in capsys.readouterr().err
+        capacity(files, "--target-rps", "10", "--p99-ms", "10", "--ocpus", "-2")
+    assert "'-2' is not a whole number above 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [{"cpus": None}, {"points": [{"rows": 1}]}, {"workers": 0}],
+    ids=["no CPU count", "a point without figures", "no workers"],
+)
+def test_a_bench_record_that_is_not_one_is_refused(files, capsys, broken: dict) -> None:
+    bench, _ = files
+    bench.write_text(json.dumps({**json.loads(bench.read_text()), **broken}))
+    assert capacity(files, "--target-rps", "100", "--p99-ms", "10") == 1
+    assert "is not a `make bench` record: run `make bench` again" in capsys.readouterr().err

@@ -48,9 +48,15 @@ def positive(text: str) -> float:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not value > 0:
+    if not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
     return value
+
+
+def whole(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return int(text)
 
 
 def size(text: str) -> int:
@@ -68,8 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--peak-rps", type=positive, help="the peak (autoscaling's maximum); default: 2x target"
     )
     parser.add_argument("--body", type=size, help="bytes per request; default: the bench's body of ROWS rows")
-    parser.add_argument("--rows", type=int, help="rows per request; default: the fewest the bench measured")
-    parser.add_argument("--ocpus", type=int, help="OCPUs per instance; default: deploy/deployment.toml's")
+    parser.add_argument("--rows", type=whole, help="rows per request; default: the fewest the bench measured")
+    parser.add_argument("--ocpus", type=whole, help="OCPUs per instance; default: deploy/deployment.toml's")
     parser.add_argument("--bench", type=Path, default=BENCH, help="make bench's figures (dist/bench.json)")
     parser.add_argument("--settings", type=Path, default=SETTINGS)
     parser.add_argument("--write", action="store_true", help="put the plan into the settings file")
@@ -93,25 +99,44 @@ class Plan:
             ("autoscaling", "enabled"): self.maximum > self.count,
             ("autoscaling", "minimum_instances"): self.count,
             ("autoscaling", "maximum_instances"): self.maximum,
+{%- if cookiecutter.server != "triton" %}
             ("container.environment", "WORKERS"): str(self.workers),
+{%- endif %}
         }
 
 
+POINT_KEYS = ("connections", "rows", "rps", "p99_ms", "errors", "non_2xx", "request_bytes")
+
+
 def read_bench(path: Path) -> dict[str, Any]:
+    """make bench's record, checked: CapacityError says what to do when it is missing or wrong."""
     try:
         bench = json.loads(path.read_text())
     except FileNotFoundError:
         raise CapacityError(f"{path} is not there: run `make bench` first (it writes it)") from None
     except (OSError, ValueError) as error:
         raise CapacityError(f"can't read {path} ({error}): run `make bench` again") from None
-    if not isinstance(bench, dict) or not {"points", "cpus", "workers"} <= bench.keys():
+    numbers = (int, float)
+    if not (
+        isinstance(bench, dict)
+        and all(isinstance(bench.get(key), int) and bench[key] > 0 for key in ("cpus", "workers"))
+        and isinstance(bench.get("points"), list)
+        and all(
+            isinstance(point, dict) and all(isinstance(point.get(key), numbers) for key in POINT_KEYS)
+            for point in bench["points"]
+        )
+    ):
         raise CapacityError(f"{path} is not a `make bench` record: run `make bench` again")
     return bench
 
 
 def plan(bench: dict[str, Any], settings: dict[str, Any], args: argparse.Namespace) -> Plan:
     """What reaches ``args.target_rps`` within ``args.p99_ms``; CapacityError when nothing measured does."""
-    points = [point for point in bench["points"] if not point["errors"] and not point["non_2xx"]]
+    points = [
+        point
+        for point in bench["points"]
+        if not point["errors"] and not point["non_2xx"] and point["rps"] > 0
+    ]
     rows = args.rows or min((point["rows"] for point in points), default=1)
     measured = [point for point in points if point["rows"] == rows]
     if not measured:
@@ -124,12 +149,17 @@ def plan(bench: dict[str, Any], settings: dict[str, Any], args: argparse.Namespa
             f"{fastest['p99_ms']:.1f} ms at {fastest['connections']} connections): allow more, or serve faster"
         )
     best = max(within, key=lambda point: point["rps"])
-    cpus = min(bench["workers"], bench["cpus"])
+    cpus = min(bench["workers"], bench["cpus"])  # the CPUs the workers could keep busy
     per_cpu = best["rps"] / cpus
-    shape = settings["instances"]["shape"]
-    ocpus = args.ocpus or settings["instances"]["ocpus"]
+    try:
+        instances, autoscaling = settings["instances"], settings["autoscaling"]
+        shape, ocpus = instances["shape"], args.ocpus or instances["ocpus"]
+        load, bandwidth_now = autoscaling["cpu_scale_out_percent"] / 100, instances["bandwidth_mbps"]
+    except (KeyError, TypeError) as error:
+        raise CapacityError(f"the settings lack {error}: see the project's deploy/deployment.toml") from None
+    if not isinstance(ocpus, int) or ocpus < 1:
+        raise CapacityError(f"instances.ocpus must be a whole number of OCPUs (got {ocpus!r})")
     vcpus = ocpus * vcpus_per_ocpu(shape)
-    load = settings["autoscaling"]["cpu_scale_out_percent"] / 100
     per_instance = per_cpu * vcpus * load
     peak = args.peak_rps or 2 * args.target_rps
     count = math.ceil(args.target_rps / per_instance)
@@ -137,11 +167,15 @@ def plan(bench: dict[str, Any], settings: dict[str, Any], args: argparse.Namespa
     body = args.body or best["request_bytes"]
     needed_mbps = peak * body * 8 / 1e6
     bandwidth = max(DEFAULT_BANDWIDTH_MBPS, math.ceil(needed_mbps))
-    carried = settings["instances"]["bandwidth_mbps"] * 1e6 / 8 / body
+    carried = bandwidth_now * 1e6 / 8 / body
     lines = [
+{%- if cookiecutter.server == "triton" %}
+        "note: the bench measures the Python scorer; the deployment runs Triton: bench Triton before billing",
+{%- endif %}
         f"measured: {best['rps']:.0f} req/s at {best['connections']} connections, p99 {best['p99_ms']:.1f} ms "
-        f"<= {args.p99_ms:g} ms, {rows}-row requests, {bench['workers']} workers on {bench['cpus']} CPUs",
-        f"per CPU: {best['rps']:.0f} / {cpus} = {per_cpu:.1f} req/s",
+        f"<= {args.p99_ms:g} ms, {rows}-row requests ({best['request_bytes']:,} bytes), "
+        f"{bench['workers']} workers on {bench['cpus']} CPUs",
+        f"per CPU: {best['rps']:.0f} / min({bench['workers']} workers, {bench['cpus']} CPUs) = {per_cpu:.1f} req/s",
         f"an instance: {ocpus} OCPU x {vcpus_per_ocpu(shape)} vCPU ({shape}) = {vcpus} vCPUs, {vcpus} workers, "
         f"{per_cpu:.1f} x {vcpus} x {load:.0%} (scale-out CPU) = {per_instance:.1f} req/s",
         f"instances: ceil({args.target_rps:g} / {per_instance:.1f}) = {count} for the target, "
@@ -150,8 +184,13 @@ def plan(bench: dict[str, Any], settings: dict[str, Any], args: argparse.Namespa
     ]
     if carried < peak:
         lines.append(
-            f"bound by bandwidth: {settings['instances']['bandwidth_mbps']} Mbps carries "
-            f"{carried:.1f} req/s of {body:,} bytes, under the {peak:g} req/s peak, whatever the CPUs do"
+            f"bound by bandwidth: the {bandwidth_now} Mbps set now carries {carried:.1f} req/s of {body:,} "
+            f"bytes, under the {peak:g} req/s peak, whatever the CPUs do; the plan sets {bandwidth} Mbps"
+        )
+    if args.body and not args.rows:
+        lines.append(
+            f"note: the CPU figures are for {rows}-row requests of {best['request_bytes']:,} bytes; "
+            "ROWS= picks the bench's figures for requests like BODY"
         )
     return Plan(ocpus, vcpus, count, maximum, bandwidth, tuple(lines))
 
@@ -161,16 +200,20 @@ def toml_value(value: Any) -> str:
 
 
 def with_plan(text: str, values: dict[tuple[str, str], Any]) -> str:
-    """``text`` (deploy/deployment.toml) with each key's value replaced, comments kept; a key the
-    file lacks is left out (a Triton project has no WORKERS)."""
-    section, lines = "", []
+    """``text`` (deploy/deployment.toml) with each key's value replaced, comments kept;
+    CapacityError naming the keys the file lacks (nothing is written then)."""
+    section, lines, replaced = "", [], set()
     for line in text.splitlines(keepends=True):
-        header = re.fullmatch(r"\[([A-Za-z0-9_.]+)\]\s*", line)
+        header = re.fullmatch(r"\s*\[([A-Za-z0-9_.]+)\]\s*(?:#.*)?\n?", line)
         section = header.group(1) if header else section
-        key = re.match(r"([A-Za-z0-9_]+)\s*=", line)
-        if key and (section, key.group(1)) in values:
-            line = f"{key.group(1)} = {toml_value(values[section, key.group(1)])}\n"
+        key = re.fullmatch(r"(\s*)([A-Za-z0-9_]+)(\s*=\s*)[^#\n]*?(\s*#.*)?\n?", line)
+        if key and (section, key.group(2)) in values:
+            indent, name, equals, comment = key.groups()
+            line = f"{indent}{name}{equals}{toml_value(values[section, name])}{comment or ''}\n"
+            replaced.add((section, name))
         lines.append(line)
+    if missing := [f"{section}.{name}" for section, name in values if (section, name) not in replaced]:
+        raise CapacityError(f"the settings file has no {', '.join(missing)}: add them, then --write again")
     return "".join(lines)
 
 
@@ -186,6 +229,10 @@ def run(args: argparse.Namespace) -> int:
     for (section, key), value in result.settings().items():
         print(f"  [{section}] {key} = {toml_value(value)}")
     if args.write:
-        write_text(args.settings, with_plan(args.settings.read_text(), result.settings()))
-        print(f"wrote them into {args.settings}; `make deploy-config` checks them")
+        try:
+            write_text(args.settings, with_plan(args.settings.read_text(), result.settings()))
+        except CapacityError as error:
+            print(f"not written: {error}", file=sys.stderr)
+            return 1
+        print(f"wrote them into {args.settings}; `make deploy-config` puts them into the request bodies")
     return 0

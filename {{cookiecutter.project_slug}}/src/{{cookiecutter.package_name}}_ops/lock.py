@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         for lock in changed:
             diff = "".join(difflib.unified_diff(pin_lines(current[lock]), pin_lines(resolved[lock]), n=0))
+            diff = diff or "the same pins, other hashes (files added to or removed from a release)\n"
             print(f"{lock} is not what its .in resolves to: run make lock\n{diff}", file=sys.stderr)
         if not changed:
             print("the locks are what their .in files resolve to")

@@ -50,10 +50,23 @@ def recorded_deployment_id() -> str | None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write ``text`` whole or not at all: a temporary file beside ``path``, renamed over it."""
+    """Write ``text`` whole or not at all: a temporary file beside ``path``, renamed over it,
+    with the mode ``path`` had (a new file: what the umask gives, as open() would)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".partial") as partial:
-        partial.write(text)
+        try:
+            partial.write(text)
+            partial.flush()
+            os.chmod(partial.name, mode)
+        except BaseException:
+            os.unlink(partial.name)
+            raise
     os.replace(partial.name, path)
 
 
