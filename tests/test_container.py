@@ -98,6 +98,9 @@ def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str
         podman(podman_env, "healthcheck", "run", name)  # the image's own HEALTHCHECK, run by podman
         assert podman(podman_env, "exec", name, "id", "-u").stdout.strip() != "0"
         podman(podman_env, "exec", name, "curl", "--version")
+        # What the scorer never runs is not shipped: test suites, installers, C and Cython sources.
+        leftovers = "find /opt/venv -name tests -o -name 'pip*.dist-info' -o -name '*.pyx' -o -name '*.h'"
+        assert podman(podman_env, "exec", name, "sh", "-c", leftovers).stdout == ""
         compilers = podman(podman_env, "exec", name, "sh", "-c", "command -v gcc cc g++ clang", check=False)
         assert compilers.stdout.strip() == ""
         assert podman(podman_env, "exec", name, "ls", "-A", "/app").stdout.split() == [

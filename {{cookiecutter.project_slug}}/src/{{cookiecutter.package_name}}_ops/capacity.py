@@ -30,7 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from {{ cookiecutter.package_name }}.oci_rules import DEFAULT_BANDWIDTH_MBPS, vcpus_per_ocpu
+from {{ cookiecutter.package_name }}.oci_rules import (
+    DEFAULT_BANDWIDTH_MBPS,
+    vcpus_per_ocpu,
+)
 
 from .project import PROJECT, SETTINGS, SettingsError, read_settings, write_text
 
