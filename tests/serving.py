@@ -82,6 +82,19 @@ class Gunicorn:
                     continue
         return len(established & held)
 
+    def bytes_in_flight(self) -> int:
+        """Bytes sent to the port that its server has not read yet: in the clients' send queues
+        (not yet acknowledged) and in the server's receive queues (not yet read)."""
+        port = f":{self.port:04X}"
+        waiting = 0
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "01":  # ESTABLISHED only
+                continue
+            tx, rx = (int(value, 16) for value in fields[4].split(":"))
+            waiting += rx if fields[1].endswith(port) else tx if fields[2].endswith(port) else 0
+        return waiting
+
     def models_ready(self) -> int:
         """How many times a worker logged that its model is ready."""
         return self.log.read_text().count('"message": "model ready"')

@@ -25,11 +25,14 @@ BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}).e
 COMBOS = [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()]
 
 
-def post(port: int, body: bytes, timeout: float) -> int | str:
-    """The status of one POST /predict on a new connection, or the name of the error."""
+def post(port: int, body: bytes, timeout: float, sent: list[float] | None = None) -> int | str:
+    """The status of one POST /predict on a new connection, or the name of the error; ``sent``
+    gets the time the request was written whole."""
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         connection.request("POST", "/predict", body=body, headers={"Content-Type": "application/json"})
+        if sent is not None:
+            sent.append(time.monotonic())
         status = connection.getresponse().status
         connection.close()
         return status
@@ -40,14 +43,16 @@ def post(port: int, body: bytes, timeout: float) -> int | str:
 Outcomes = list[tuple[float, int | str]]
 
 
-def clients(port: int, body: bytes, seconds: float, timeout: float = 10) -> tuple[Outcomes, list]:
+def clients(
+    port: int, body: bytes, seconds: float, timeout: float = 10, sent: list[float] | None = None
+) -> tuple[Outcomes, list]:
     """CLIENTS threads posting for ``seconds``; the outcomes land in the returned list."""
     outcomes: Outcomes = []
     stop = time.monotonic() + seconds
 
     def run() -> None:
         while time.monotonic() < stop:
-            outcomes.append((time.monotonic(), post(port, body, timeout)))
+            outcomes.append((time.monotonic(), post(port, body, timeout, sent)))
 
     threads = [threading.Thread(target=run) for _ in range(CLIENTS)]
     for thread in threads:
@@ -97,10 +102,17 @@ def test_sigterm_finishes_running_requests_refuses_new_ones_and_exits_0(
     project = baked(combo)
     write_slow_model(project, tmp_path / "model.joblib")
     with gunicorn_with_every_worker_ready(project, tmp_path, tmp_path / "out.log") as served:
-        outcomes, threads = clients(served.port, SLOW_BODY, seconds=1, timeout=60)  # one slow request each
+        sent: list[float] = []
+        outcomes, threads = clients(served.port, SLOW_BODY, seconds=1, timeout=60, sent=sent)  # one each
+        # Every request written whole, in a worker (none in the listen backlog) and read by it
+        # (no byte of it in a queue): from then on it is running, and SIGTERM must let it finish.
         deadline = time.monotonic() + 30
-        while served.connections_in_workers() < CLIENTS:  # every request in a worker, none queued
-            assert time.monotonic() < deadline, "the workers did not take every request in 30 s"
+        while not (
+            len(sent) == CLIENTS
+            and served.connections_in_workers() == CLIENTS
+            and not served.bytes_in_flight()
+        ):
+            assert time.monotonic() < deadline, "the workers did not read every request in 30 s"
             time.sleep(0.05)
         served.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 5
