@@ -113,8 +113,12 @@ def write_slow_model(project: Path, path: Path) -> None:
 
 
 @contextmanager
-def gunicorn_with_every_worker_ready(project: Path, model_dir: Path, log: Path) -> Iterator[Gunicorn]:
+def gunicorn_with_every_worker_ready(
+    project: Path, model_dir: Path, log: Path, workers: int = WORKERS, **settings: str
+) -> Iterator[Gunicorn]:
     """The project's gunicorn on a free loopback port, once every worker has its model.
+
+    ``settings``: more environment variables of gunicorn.conf.py (THREADS="1").
 
     A worker takes connections only once its model is loaded (the project's
     post_worker_init hook), so /health is 200 as soon as one is; the callers want
@@ -122,7 +126,7 @@ def gunicorn_with_every_worker_ready(project: Path, model_dir: Path, log: Path) 
     On exit: SIGTERM unless the test stopped it, and no traceback in gunicorn's log.
     """
     port = free_port()
-    env = {**os.environ, "MODEL_DIR": str(model_dir), "WORKERS": str(WORKERS)}
+    env = {**os.environ, "MODEL_DIR": str(model_dir), "WORKERS": str(workers), **settings}
     command = [str(project / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
     errors = log.with_suffix(".stderr")
     with log.open("w") as stdout, errors.open("w") as stderr:
@@ -130,7 +134,7 @@ def gunicorn_with_every_worker_ready(project: Path, model_dir: Path, log: Path) 
     served = Gunicorn(port, process, log)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", process)
-        served.wait_models_ready(WORKERS)
+        served.wait_models_ready(workers)
         yield served
     finally:
         if process.poll() is None:

@@ -41,6 +41,7 @@ EXPECTED_FILES = [
     "src/{package}/app.py",
     "src/{package}/endpoints.py",
     "src/{package}/frame_input.py",
+    "src/{package}/inline_budget.py",
     "src/{package}/model_input.py",
     "src/{package}/model_path.py",
     "src/{package}/oci_rules.py",
@@ -86,7 +87,7 @@ EXPECTED_FILES = [
 ]
 FRAMEWORK_FILES = {
     "flask": ["src/{package}/gthread_worker.py"],
-    "fastapi": ["src/{package}/inline_budget.py", "src/{package}/uvicorn_limits.py"],
+    "fastapi": ["src/{package}/uvicorn_limits.py"],
 }
 # What a Triton project adds (server=triton).
 TRITON_FILES = [

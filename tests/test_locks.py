@@ -49,7 +49,8 @@ def test_make_lock_adds_what_the_in_asks_keeps_every_other_pin_and_is_stable(zoo
 
     again = run(["make", "lock"], project)
     assert {name: (project / name).read_text() for name in LOCKS} == locked
-    assert "requirements.txt: 19 pins with their hashes, unchanged" in again.stdout
+    count = len(pins(locked["requirements.txt"]))
+    assert f"requirements.txt: {count} pins with their hashes, unchanged" in again.stdout
     run(["make", "lock-check"], project)
 
     requirements_in = project / "requirements.in"

@@ -58,3 +58,34 @@ def test_health_answers_within_3_s_while_every_worker_is_busy(baked, combo: Comb
     assert len(health_seconds) >= 5
     assert max(health_seconds) < 3
     assert len(predictions) >= BUSY_CLIENTS and set(predictions) == {200}
+
+
+@pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
+def test_health_on_a_kept_alive_connection_is_not_held_behind_a_running_prediction(
+    baked, combo: Combo, tmp_path: Path
+) -> None:
+    """One worker, one thread (Flask): a slow prediction holds the only thread, and the main loop
+    still answers a quick request itself (Flask: instead of queueing it for that thread)."""
+    project = baked(combo)
+    write_slow_model(project, tmp_path / "model.joblib")
+    log = tmp_path / "stdout.log"
+    with gunicorn_with_every_worker_ready(project, tmp_path, log, workers=1, THREADS="1") as served:
+        kept = http.client.HTTPConnection("127.0.0.1", served.port, timeout=3)
+        kept.request("GET", "/health")
+        assert kept.getresponse().read() and served.connections_in_workers() == 1
+        slow_status: list[int] = []
+        slow = threading.Thread(
+            target=lambda: slow_status.append(request(served.port, "POST", "/predict", SLOW_BODY, timeout=60))
+        )
+        slow.start()
+        time.sleep(0.5)  # the slow request is read and predicting (about 2 s)
+        started = time.monotonic()
+        kept.request("GET", "/health")
+        reply = kept.getresponse()
+        seconds = time.monotonic() - started
+        assert reply.status == 200 and reply.read()
+        assert slow.is_alive(), "the slow prediction ended first: nothing was tested"
+        slow.join()
+        kept.close()
+    assert seconds < 0.5, f"/health waited {seconds:.2f} s behind the prediction"
+    assert slow_status == [200]

@@ -16,12 +16,10 @@ import numpy as np
 import pytest
 import sklearn.base
 
-{% if cookiecutter.framework == "fastapi" -%}
 from {{ cookiecutter.package_name }}.inline_budget import (
     MAX_INLINE_BYTES,
     InlineBudget,
 )
-{% endif -%}
 from {{ cookiecutter.package_name }}.outputs import Outputs
 from {{ cookiecutter.package_name }}.scorer import Scorer, State
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -284,7 +282,6 @@ def test_each_request_logs_one_json_line_with_the_request_id(
     assert record.fields["status"] == 200
     assert record.fields["path"] == "/predict"
     assert record.fields["latency_ms"] >= 0
-{%- if cookiecutter.framework == "fastapi" %}
 
 
 def test_inline_budget_learns_which_body_sizes_are_quick() -> None:
@@ -309,7 +306,9 @@ def test_a_quick_refusal_teaches_the_inline_budget_nothing(
     # A 415 for a megabyte of text is answered at once: it says nothing of how long predicting takes.
     assert client.post("/predict", b"x" * 1_000_000, content_type="text/plain").status == 415
     assert client.post("/predict", b"[" * 100_000, content_type="application/json").status == 400
-    assert client.client.app.state.inline_budget.quick_bytes == 0
+    budget = {{ "client.client.app.state.inline_budget" if cookiecutter.framework == "fastapi" else 'client.client.application.extensions["inline_budget"]' }}
+    assert budget.quick_bytes == 0
+{%- if cookiecutter.framework == "fastapi" %}
 
 
 def test_openapi_states_the_typed_body_the_methods_and_the_answer(serve: Any, churn_dir: Path) -> None:

@@ -97,3 +97,61 @@ def test_other_content_types_are_415(content_type: str | None) -> None:
     with pytest.raises(PayloadError) as error:
         check_content_type(content_type)
     assert error.value.status == 415
+
+
+# Rows of numbers that the hot path decodes straight from the bytes (ArrayInput.decode):
+# (body, integer columns).
+DECODED = [
+    (b'{"instances": [[1, 2.5], [3, 4]]}', ()),
+    (b'{"data": [[1e308, -0.0]], "method": "predict_proba"}', ()),
+    (b'{"instances": [[18446744073709551617, 2]]}', ()),  # an integer past 64 bits, as a double
+    (b' {"inst\\u0061nces":[[1,2]]}\n', ()),  # an escaped key, white space around
+    (b'{"instances": [[1, 2], [3, 4]], "instances": [[5, 6]]}', ()),  # the last key wins, as in json
+    (b'{"instances": [[1, 2.0]]}', (1,)),  # a whole number in an integer feature
+]
+# Any other body: not decoded here, so the full path reads it or says what is wrong.
+NOT_DECODED = [
+    (b'{"instances": [1, 2]}', ()),  # a single row
+    (b'{"data": [{"a": 1, "b": 2}]}', ()),  # records
+    (b'{"instances": [[true, 2]]}', ()),
+    (b'{"instances": [["1", 2]]}', ()),
+    (b'{"instances": [[null, 2]]}', ()),
+    (b'{"instances": [[1e400, 2]]}', ()),
+    (b'{"instances": [[NaN, 2]]}', ()),
+    (b'{"instances": [[1, 2, 3]]}', ()),
+    (b'{"instances": [[1, 2], [3]]}', ()),
+    (b'{"instances": []}', ()),
+    (b'{"instances": [[1, 2]], "method": ""}', ()),
+    (b'{"instances": [[1, 2]], "method": null}', ()),
+    (b'{"instances": [[1, 2]], "method": "fit"}', ()),
+    (b'{"instances": [[1, 2]], "data": [[1, 2]]}', ()),
+    (b'{"instances": [[1, 2]], "extra": 1}', ()),
+    (b'\xef\xbb\xbf{"instances": [[1, 2]]}', ()),
+    (b'{"instances": [[1, 2]]} {}', ()),
+    (b'{"instances": [[1, 2.5]]}', (1,)),
+]
+
+
+@pytest.mark.parametrize(("body", "integers"), DECODED)
+def test_rows_of_numbers_are_decoded_straight_from_the_bytes_as_the_full_path_reads_them(
+    body: bytes, integers: tuple[int, ...]
+) -> None:
+    array_input = ArrayInput(2, NAMES, integers)
+    decoded = array_input.decode(body)
+    assert decoded is not None
+    array, method = decoded
+    assert array.dtype == np.float64
+    full = read_body(body, NAMES)
+    assert np.array_equal(array, array_input.features(full)) and method == full.method
+
+
+@pytest.mark.parametrize(("body", "integers"), NOT_DECODED)
+def test_any_other_body_is_left_to_the_full_path(body: bytes, integers: tuple[int, ...]) -> None:
+    array_input = ArrayInput(2, NAMES, integers)
+    assert array_input.decode(body) is None
+    try:
+        full = read_body(body, NAMES)
+        array_input.features(full)
+        assert full.method in (None, "predict", "predict_proba", "decision_function")
+    except PayloadError as error:
+        assert str(error)  # the full path names the problem

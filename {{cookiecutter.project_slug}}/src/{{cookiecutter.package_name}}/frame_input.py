@@ -59,6 +59,10 @@ class FrameInput:
         self.typed = {feature.name: feature for feature in features} if features else None
         self.optional = frozenset(f.name for f in features if not f.required) if features else frozenset()
 
+    def decode(self, body: bytes) -> None:
+        """No shortcut from the bytes: every body goes through ``read_body`` and ``features``."""
+        return None
+
     def features(self, body: Body) -> pd.DataFrame:
         columns = self._columns(body)
         built = {name: self._column(name, columns[name]) for name in self.names}

@@ -58,6 +58,9 @@ class NumbersFirst:
     def __init__(self, array: ArrayInput, frame: Any) -> None:
         self.array, self.frame, self.names = array, frame, frame.names
 
+    def decode(self, body: bytes) -> tuple[Any, str | None] | None:
+        return self.array.decode(body)
+
     def features(self, body: Body) -> Any:
         try:
             return self.array.features(body)

@@ -1,11 +1,12 @@
-"""Which /predict calls are quick enough to run on the event loop, learned from their times.
+"""Which /predict calls are quick enough to answer without a hand-over, learned from their times.
 
-A call sent to the worker's prediction thread keeps the event loop free for /health
-while a slow model predicts, but the hop costs: about a fifth of the throughput of one-row
-requests in the template's benchmark. A body no larger than ``quick_bytes`` runs on
-the loop; that size grows with bodies answered within ``budget_seconds`` and drops
-below any body whose call on the loop overran it. It starts at 0: every size is
-first timed in that thread, so a slow model never holds the loop up for long; and it
+A call handed to another thread keeps the worker's main loop (FastAPI: the event loop;
+Flask: the thread that reads requests) free for /health while a slow model predicts,
+but the hop costs: a fifth (FastAPI) to a third (Flask) of the throughput of one-row
+requests in the template's benchmark. A body no larger than ``quick_bytes`` is answered
+on the main loop; that size grows with bodies answered within ``budget_seconds`` and
+drops below any body whose call overran it. It starts at 0: every size is first
+timed in another thread, so a slow model never holds the loop up for long; and it
 never passes ``MAX_INLINE_BYTES``, so a large body is never parsed on the loop.
 """
 
