@@ -167,7 +167,8 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.flask, self.fastapi = project("flask"), project("fastapi")
-        sys.path.insert(0, str(self.flask / "scripts"))
+        # The project's wrk runner, and the package it writes its figures with (standard library only).
+        sys.path[:0] = [str(self.flask / "scripts"), str(self.flask / "src")]
         import bench  # the generated projects' wrk runner: one script for every server
 
         self.wrk = bench.wrk
