@@ -55,7 +55,7 @@ EXPECTED_FILES = [
     *(
         f"src/{{package}}_ops/{module}.py"
         for module in (
-            *("__init__", "__main__", "artifact", "capacity", "catalog", "cli", "deploy"),
+            *("__init__", "__main__", "artifact", "capacity", "catalog", "cli", "deploy", "doctor"),
             *("deploy_config", "deploy_local", "lifecycle", "lock", "oci_client", "oci_config_file"),
             *("oci_models", "policies", "predict_remote", "scan"),
             *("project", "push_record", "registry", "update_plan"),
@@ -68,6 +68,7 @@ EXPECTED_FILES = [
     "tests/test_catalog.py",
     "tests/test_deploy.py",
     "tests/test_deploy_config.py",
+    "tests/test_doctor.py",
     "tests/test_layout.py",
     "tests/test_lifecycle.py",
     "tests/test_lock.py",
@@ -98,7 +99,7 @@ TRITON_FILES = [
     "tests/test_triton_repository.py",
 ]
 MAKE_TARGETS = {
-    *("help", "install", "lock", "lock-check", "train", "serve", "smoke", "bench", "capacity"),
+    *("help", "doctor", "install", "lock", "lock-check", "train", "serve", "smoke", "bench", "capacity"),
     *("test", "lint", "format", "hooks", "clean"),
     *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
     *("artifact", "deploy-config", "deploy-local", "update-plan", "deploy", "deploy-update", "catalog"),

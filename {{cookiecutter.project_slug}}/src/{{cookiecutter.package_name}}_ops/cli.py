@@ -16,6 +16,7 @@ from types import ModuleType
 # command: module. A module serves its commands with add_arguments(parser) and run(args)
 # (args.command says which), and may name them in a HELP dict.
 COMMANDS = {
+    "doctor": "doctor",
     "lock": "lock",
     "artifact": "artifact",
     "catalog": "catalog",
