@@ -23,14 +23,50 @@ def spread(server: str, rates: list[float], p99_ms: float, rows: int = 1) -> dic
     }
 
 
+RATES = {
+    "flask floor": 2000,
+    "flask scorer": 1900,
+    "fastapi floor": 3000,
+    "fastapi scorer": 2900,
+    "bentoml": 900,
+}
+
+
+def points(dips: dict[tuple[str, str, int, int], float] | None = None) -> list[dict[str, Any]]:
+    """Every server at every point at its rate of RATES, but where ``dips`` says otherwise."""
+    made = [{"server": "origin sample", "model": "lda160", "connections": 4, "rows": 1, "rps": 5.0}]
+    for server, rate in RATES.items():
+        for model in ("default", "lda160"):
+            for rows in (1, 100):
+                for connections in (1, 4, 16):
+                    rps = (dips or {}).get((server, model, rows, connections), rate)
+                    made.append(
+                        {
+                            "server": server,
+                            "model": model,
+                            "rows": rows,
+                            "connections": connections,
+                            "rps": rps,
+                        }
+                    )
+    return made
+
+
 def results(
     flask_rates: list[float],
     flask_p99: float,
     flask_lda: list[float],
     flask_mixed: list[float] = (200, 240, 250),
+    dips: dict[tuple[str, str, int, int], float] | None = None,
 ) -> dict[str, Any]:
     return {
-        "points": [{"server": "origin sample", "model": "lda160", "connections": 4, "rows": 1, "rps": 5.0}],
+        "points": points(dips),
+        "one_worker": [
+            spread("flask floor", [1000, 1050, 1100], 3.0),
+            spread("flask scorer", [950, 1000, 1010], 3.0),
+            spread("fastapi floor", [1500, 1600, 1700], 3.0),
+            spread("fastapi scorer", [1300, 1400, 1500], 3.0),
+        ],
         "spread": [
             spread("flask floor", [2000, 2300, 2400], 3.0),
             spread("flask scorer", flask_rates, flask_p99),
@@ -84,3 +120,22 @@ def test_the_mixed_dataframe_path_is_measured_against_its_own_floor() -> None:
     assert met["mixed, 1 row(s), vs its floor"] == (round(250 / 300, 2), True)
     missed = by_goal(goals(results([2000, 2100, 2200], 4.0, [2600] * 3, [200, 220, 230])), "flask scorer")
     assert missed["mixed, 100 row(s), vs its floor"] == (round(230 / 300, 2), False)  # under 0.8x
+
+
+def test_every_point_is_held_to_its_floor_and_to_bentoml_and_the_lowest_is_named() -> None:
+    flask = goals(results([2000, 2100, 2200], 4.0, [2600] * 3))
+    met = by_goal(flask, "flask scorer")
+    assert met["every point vs its floor"] == (0.95, True)
+    assert met["every point vs BentoML"] == (round(1900 / 900, 2), True)
+    assert met["1 worker vs its floor"] == (round(1010 / 1100, 2), True)
+    dip = {("flask scorer", "lda160", 100, 16): 1700.0, ("bentoml", "default", 1, 1): 2000.0}
+    missed = goals(results([2000, 2100, 2200], 4.0, [2600] * 3, dips=dip))
+    floor = next(
+        row
+        for row in missed
+        if row["goal"].startswith("every point vs its floor") and row["server"] == "flask scorer"
+    )
+    assert (floor["figure"], floor["met"]) == (0.85, False)
+    assert floor["goal"] == "every point vs its floor (lowest: lda160 100r c16)"
+    bentoml = by_goal(missed, "flask scorer")["every point vs BentoML"]
+    assert bentoml == (0.95, False)  # BentoML made 2,000 where the scorer made 1,900
