@@ -79,7 +79,7 @@ TAKEN_MODULES = frozenset({
     "crc32c", "cryptography", "dateutil", "deploy", "distlib", "_distutils_hack", "fastapi", "filelock",
     "flask", "flatbuffers", "frozenlist", "gevent", "geventhttpclient", "google", "greenlet", "grpc",
     "gunicorn", "h11", "httpcore", "httptools", "httpx", "identify", "idna", "iniconfig",
-    "itsdangerous", "jinja2", "joblib", "jwt", "lightgbm", "markupsafe", "ml_dtypes", "model_artifact",
+    "itsdangerous", "jinja2", "joblib", "jwt", "lightgbm", "markupsafe", "ml_dtypes", "model_artifact", "msgspec",
     "model_repository", "multidict", "narwhals", "nodeenv", "numpy", "oci", "onnx", "onnxruntime",
     "OpenSSL", "opentelemetry", "packaging", "pandas", "pip", "pkcs11", "pkg_resources", "platformdirs",
     "pluggy", "pre_commit", "pre_commit_hooks", "propcache", "py", "pycparser", "pydantic",
