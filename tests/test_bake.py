@@ -25,6 +25,7 @@ EXPECTED_FILES = [
     "Dockerfile",
     "Makefile",
     "README.md",
+    "WALKTHROUGH.md",
     "build_spec.yaml",
     "deploy/deployment.toml",
     "gunicorn.conf.py",
@@ -55,7 +56,8 @@ EXPECTED_FILES = [
     *(
         f"src/{{package}}_ops/{module}.py"
         for module in (
-            *("__init__", "__main__", "artifact", "capacity", "catalog", "cli", "deploy", "doctor"),
+            *("__init__", "__main__", "artifact", "capacity", "catalog", "checkpoint", "cli", "deploy"),
+            *("doctor", "teardown"),
             *("deploy_config", "deploy_local", "lifecycle", "lock", "oci_client", "oci_config_file"),
             *("oci_models", "policies", "predict_remote", "scan"),
             *("project", "push_record", "registry", "update_plan"),
@@ -83,8 +85,10 @@ EXPECTED_FILES = [
     "tests/test_scan.py",
     "tests/test_settings.py",
     "tests/test_signature.py",
+    "tests/test_teardown.py",
     "tests/test_typed_input.py",
     "tests/test_update_plan.py",
+    "tests/test_walkthrough.py",
 ]
 FRAMEWORK_FILES = {
     "flask": ["src/{package}/gthread_worker.py"],
@@ -99,11 +103,11 @@ TRITON_FILES = [
     "tests/test_triton_repository.py",
 ]
 MAKE_TARGETS = {
-    *("help", "doctor", "install", "lock", "lock-check", "train", "serve", "smoke", "bench", "capacity"),
-    *("test", "lint", "format", "hooks", "clean"),
+    *("help", "doctor", "checkpoint", "install", "lock", "lock-check", "train", "serve", "smoke"),
+    *("bench", "capacity", "test", "lint", "format", "hooks", "clean"),
     *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
     *("artifact", "deploy-config", "deploy-local", "update-plan", "deploy", "deploy-update", "catalog"),
-    *("policies", "status", "activate", "deactivate", "delete", "predict-remote"),
+    *("policies", "status", "activate", "deactivate", "delete", "teardown", "predict-remote"),
     *("sbom", "ci", "oci-config", "scan-setup", "scan-results", "scan"),
 }
 TRITON_TARGETS = {"triton-push", "triton-run", "triton-health", "triton-predict", "triton-stop"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,11 @@ def test_a_schema_over_the_limit_loses_the_longest_value_lists_first() -> None:
 
 def test_the_command_writes_the_entry_and_prints_the_cli_commands(churn_dir: Path, tmp_path: Path) -> None:
     entry = tmp_path / "catalog_model.json"
+    # As a new project has them: OCIDs not filled in yet (whatever this project's own file says).
+    toml = (PROJECT / "deploy" / "deployment.toml").read_text()
+    unfilled = re.sub(r'^(compartment_id|project_id) = ".*"$', r'\1 = ""', toml, flags=re.MULTILINE)
+    settings = tmp_path / "deployment.toml"
+    settings.write_text(unfilled)
     result = subprocess.run(
         [
             sys.executable,
@@ -69,6 +75,8 @@ def test_the_command_writes_the_entry_and_prints_the_cli_commands(churn_dir: Pat
             str(churn_dir),
             "--body",
             str(entry),
+            "--settings",
+            str(settings),
         ],
         cwd=PROJECT,
         capture_output=True,

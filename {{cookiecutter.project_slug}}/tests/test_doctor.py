@@ -19,14 +19,15 @@ from conftest import TENANCY, USER, write_private_key
 
 from {{ cookiecutter.package_name }}_ops import doctor
 from {{ cookiecutter.package_name }}_ops.cli import main
-from {{ cookiecutter.package_name }}_ops.project import SETTINGS
 
 REGION = "{{ cookiecutter.oci_region }}"
 REGISTRY = "{{ cookiecutter.__ocir_host }}"
 NAMESPACE = "{{ cookiecutter.tenancy_namespace }}"
 FINGERPRINT = ":".join(["ab"] * 16)
-# A container CLI whose engine answers `info` with this machine's architecture, or fails.
-ANSWERS = '#!/bin/sh\n[ "$1" = info ] && echo x86_64 && exit 0\nexit 1\n'
+# A docker whose engine answers `info --format json` (with an amd64 machine's architecture), a
+# podman on arm64, and a docker whose engine is not running.
+ANSWERS = '#!/bin/sh\n[ "$1" = info ] && echo \'{"Architecture": "x86_64"}\' && exit 0\nexit 1\n'
+PODMAN_ANSWERS = '#!/bin/sh\n[ "$1" = info ] && echo \'{"host": {"arch": "arm64"}}\' && exit 0\nexit 1\n'
 NOT_RUNNING = '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n'
 
 
@@ -69,9 +70,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def write_settings(path: Path, compartment_id: str = "") -> Path:
+    """The settings the doctor reads, as a fresh project has them (not this project's own, which
+    its owner fills in)."""
+    path.write_text(
+        f'region = "{REGION}"\ncompartment_id = "{compartment_id}"\n[instances]\nshape = "VM.Standard.E4.Flex"\n'
+    )
+    return path
+
+
 def doctor_says(capsys: pytest.CaptureFixture[str], *options: str) -> tuple[int, dict[str, str]]:
     """The exit status, and each check's line (with its fix) by the check's name."""
-    status = main(["doctor", "--port", str(free_port()), *options])
+    settings = ["--settings", str(write_settings(Path(os.environ["HOME"]).parent / "deployment.toml"))]
+    status = main(["doctor", "--port", str(free_port()), *settings, *options])
     lines: dict[str, str] = {}
     name = ""
     for line in capsys.readouterr().out.splitlines():
@@ -177,7 +188,7 @@ def test_the_container_cli_must_answer(
 def test_podman_logins_and_emulated_builds(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    install_cli(tmp_path / "bin" / "podman", ANSWERS.replace("x86_64", "arm64"))
+    install_cli(tmp_path / "bin" / "podman", PODMAN_ANSWERS)
     (home / ".docker" / "config.json").unlink()
     runtime = tmp_path / "run"
     (runtime / "containers").mkdir(parents=True)
@@ -194,7 +205,8 @@ def test_a_taken_port_and_a_full_disk_fail(home: Path, capsys: pytest.CaptureFix
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        status = main(["doctor", "--port", str(port), "--min-free-gb", "1e9"])
+        settings = write_settings(home.parent / "deployment.toml")
+        status = main(["doctor", "--port", str(port), "--min-free-gb", "1e9", "--settings", str(settings)])
     out = capsys.readouterr().out
     assert status == 1
     assert f"{port} is taken by another program" in out and f"PORT={port + 1} make run" in out
@@ -247,10 +259,7 @@ def test_online_asks_oci_for_the_namespace_and_the_compartment(
     assert "compartment_id is empty" in lines["compartment"]
     assert script["calls"] == ["/n"]  # no compartment to ask about
 
-    settings = tmp_path / "deployment.toml"
-    settings.write_text(
-        SETTINGS.read_text().replace('compartment_id = ""', 'compartment_id = "ocid1.compartment.oc1..x"')
-    )
+    settings = write_settings(tmp_path / "filled.toml", "ocid1.compartment.oc1..x")
     status, lines = doctor_says(capsys, *online, "--namespace", "othertenancy", "--settings", str(settings))
     assert status == 0, lines
     assert lines["compartment"].startswith("ok") and script["calls"][-1] == projects

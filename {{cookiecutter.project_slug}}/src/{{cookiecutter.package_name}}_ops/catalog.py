@@ -32,7 +32,7 @@ from {{ cookiecutter.package_name }}.signature import (
 )
 
 from .oci_models import ModelMismatch, check_body
-from .project import PROJECT, write_json
+from .project import CATALOG_MODEL_ID_FILE, PROJECT, write_json
 
 MODEL_ID = "<model OCID printed by the first command>"
 PLACEHOLDERS = {"compartment_id": "<compartment OCID>", "project_id": "<project OCID>"}
@@ -144,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"oci data-science model create failed:\n{created.stderr}", file=sys.stderr)
         return 1
     model_id = created.stdout.strip()
-    print(f"model {model_id} created; uploading {args.artifact}")
+    CATALOG_MODEL_ID_FILE.write_text(model_id + "\n")  # what `make teardown` deletes
+    print(f"model {model_id} created (recorded in {CATALOG_MODEL_ID_FILE.name}); uploading {args.artifact}")
     _, upload = catalog_commands(args.body, args.artifact, model_id)
     return subprocess.run(upload).returncode

@@ -17,6 +17,7 @@ from types import ModuleType
 # (args.command says which), and may name them in a HELP dict.
 COMMANDS = {
     "doctor": "doctor",
+    "checkpoint": "checkpoint",
     "lock": "lock",
     "artifact": "artifact",
     "catalog": "catalog",
@@ -30,6 +31,7 @@ COMMANDS = {
     "activate": "lifecycle",
     "deactivate": "lifecycle",
     "delete": "lifecycle",
+    "teardown": "teardown",
     "predict-remote": "predict_remote",
     "policies": "policies",
     "capacity": "capacity",

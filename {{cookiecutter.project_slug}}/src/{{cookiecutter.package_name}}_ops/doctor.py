@@ -134,9 +134,10 @@ def container_check(cli: str, shape: str) -> Check:
             name, False, f"{cli} is not installed", "install docker or podman; podman: CONTAINER_CLI=podman"
         )
     podman = Path(cli).name.startswith("podman")
-    template = "{{ '{{' }}.Host.Arch{{ '}}' }}" if podman else "{{ '{{' }}.Architecture{{ '}}' }}"
-    arch = output_of([cli, "info", "--format", template])
-    if not arch:
+    try:  # docker's info has Architecture (x86_64, aarch64), podman's host.arch (amd64, arm64)
+        info = json.loads(output_of([cli, "info", "--format", "json"]))
+        arch = str(info["host"]["arch"] if "host" in info else info["Architecture"])
+    except (ValueError, KeyError, TypeError):
         start = "podman machine start" if podman else "start Docker Desktop, or sudo systemctl start docker"
         return Check(name, False, f"{cli} info did not answer: its engine is not running", start)
     target = platform_of_shape(shape)

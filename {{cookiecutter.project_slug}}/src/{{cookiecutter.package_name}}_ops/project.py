@@ -19,6 +19,8 @@ DEPLOY = PROJECT / "deploy"
 SETTINGS = DEPLOY / "deployment.toml"
 # Written by `make deploy`: the OCID of the deployment it created, read by the lifecycle commands.
 DEPLOYMENT_ID_FILE = DEPLOY / "deployment-id.txt"
+# Written by `make catalog CATALOG_RUN=1`: the model it created in the catalog, for `make teardown`.
+CATALOG_MODEL_ID_FILE = DEPLOY / "catalog-model-id.txt"
 
 
 class SettingsError(ValueError):
