@@ -67,8 +67,8 @@ def make(project: Path, env: dict[str, str], *arguments: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def remove_image(podman_env: dict[str, str]) -> None:
-    podman = ["podman", "rmi", "--force", "my-model-service:walkthrough"]
+def remove_image(podman_env: dict[str, str], *tags: str) -> None:
+    podman = ["podman", "rmi", "--force", "my-model-service:walkthrough", *tags]
     subprocess.run(podman, env={**os.environ, **podman_env}, capture_output=True, check=False)
 
 
@@ -137,4 +137,4 @@ def test_steps_1_to_10_pass_their_checkpoints(
             record.unlink(missing_ok=True)
         else:
             record.write_bytes(saved_record)
-        remove_image(podman_env)
+        remove_image(podman_env, f"{registry.host}/{namespace}/my-model-service:walkthrough")
