@@ -31,6 +31,8 @@ from . import doctor
 PROJECT = Path(__file__).resolve().parents[2]
 VENV_PYTHON = PROJECT / ".venv" / "bin" / "python"
 PACKAGE = "{{ cookiecutter.package_name }}"
+IMAGE = "{{ cookiecutter.ocir_repository }}:{{ cookiecutter.image_tag }}"  # the Makefile's IMAGE
+MODEL_FILE = "{{ cookiecutter.model_file }}"
 OCID_RE = re.compile(r"ocid1\.{kind}\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+")
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
@@ -51,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """make doctor's options (the container CLI, registry, namespace, port, OCI profile), and the step's."""
     parser.add_argument("step", type=int, choices=range(1, len(STEPS) + 1), metavar="STEP")
     doctor.add_arguments(parser)
-    parser.add_argument("--image", default="{{ cookiecutter.ocir_repository }}:{{ cookiecutter.image_tag }}")
+    parser.add_argument("--image", default=IMAGE)
     parser.add_argument("--push-record", type=Path, default=PROJECT / "deploy" / "pushed-image.json")
     parser.add_argument("--model", type=Path, help="default: MODEL_DIR/MODEL_FILE")
     parser.add_argument("--artifact", type=Path, default=PROJECT / "dist" / "model_artifact.zip")
@@ -74,7 +76,7 @@ def model_path(args: argparse.Namespace) -> Path:
     if args.model:
         return args.model
     folder = Path(os.environ.get("MODEL_DIR", PROJECT / "model_artifact"))
-    return folder / os.environ.get("MODEL_FILE", "{{ cookiecutter.model_file }}")
+    return folder / os.environ.get("MODEL_FILE", MODEL_FILE)
 
 
 def doctor_passes(args: argparse.Namespace) -> str:
