@@ -26,6 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from {{ cookiecutter.package_name }}.oci_rules import (
+    DIGEST_RE,
+    platform_of_shape,
+)
+
 from . import doctor
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -33,8 +38,8 @@ VENV_PYTHON = PROJECT / ".venv" / "bin" / "python"
 PACKAGE = "{{ cookiecutter.package_name }}"
 IMAGE = "{{ cookiecutter.ocir_repository }}:{{ cookiecutter.image_tag }}"  # the Makefile's IMAGE
 MODEL_FILE = "{{ cookiecutter.model_file }}"
-OCID_RE = re.compile(r"ocid1\.{kind}\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+")
-DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+# An OCID of a kind: ocid1.<kind>.<realm>.<region, or empty>.<unique part>
+OCID = r"ocid1\.{}\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+"
 
 
 class NotDone(Exception):
@@ -130,8 +135,6 @@ def image_info(args: argparse.Namespace, image: str) -> dict[str, str]:
 
 
 def built(args: argparse.Namespace) -> str:
-    from {{ cookiecutter.package_name }}.oci_rules import platform_of_shape
-
     from .project import read_settings
 
     shape = read_settings()["instances"]["shape"]
@@ -198,7 +201,7 @@ def cataloged(args: argparse.Namespace) -> str:
             ("project_id", "datascienceproject"),
             ("model_id", "datasciencemodel"),
         )
-        if not re.fullmatch(OCID_RE.pattern.replace("{kind}", re.escape(kind)), settings.get(key) or "")
+        if not re.fullmatch(OCID.format(kind), settings.get(key) or "")
     ]
     if wrong:
         raise NotDone(
