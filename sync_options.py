@@ -47,7 +47,8 @@ def options_table() -> str:
         shown = " / ".join(default) if isinstance(default, list) else rendered[name]
         derived = " (derived)" if isinstance(default, str) and "{{" in default else ""
         question = question_text(config["__prompts__"][name])
-        lines.append(f"| `{name}` | `{shown}`{derived} | {question} | {rules[name]} |")
+        cell = f"`{shown}`" if shown else "(empty)"
+        lines.append(f"| `{name}` | {cell}{derived} | {question} | {rules[name]} |")
     return "\n".join(lines)
 
 

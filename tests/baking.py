@@ -39,7 +39,10 @@ class Combo:
 COMBOS = [
     Combo("framework:flask-python:3.11", {"framework": "flask", "python_version": "3.11"}),
     Combo("framework:fastapi-python:3.11", {"framework": "fastapi", "python_version": "3.11"}),
-    Combo("framework:flask-python:3.12", {"framework": "flask", "python_version": "3.12"}),
+    # A workshop participant's project: the owner in the slug, tag, display name and tags.
+    Combo(
+        "framework:flask-python:3.12-owner", {"framework": "flask", "python_version": "3.12", "owner": "ana"}
+    ),
     Combo("framework:fastapi-python:3.12", {"framework": "fastapi", "python_version": "3.12"}),
     Combo("framework:flask-python:3.13", {"framework": "flask", "python_version": "3.13"}),
     Combo("framework:fastapi-python:3.13", {"framework": "fastapi", "python_version": "3.13"}),

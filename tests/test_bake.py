@@ -127,7 +127,7 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Combo, Path
 
 def test_files_are_exactly_the_expected_ones(project: tuple[Combo, Path]) -> None:
     combo, path = project
-    package = combo.answers.get("package_name", "my_model_service")
+    package = combo.answers.get("package_name", path.name.replace("-", "_"))
     expected = [*EXPECTED_FILES, *FRAMEWORK_FILES[combo.answers["framework"]]]
     expected += TRITON_FILES if combo.answers.get("server") == "triton" else []
     assert files_of(path) == sorted(name.format(package=package) for name in expected)
@@ -188,6 +188,21 @@ def test_derived_defaults(tmp_path: Path) -> None:
     assert path.name == "churn-model-v2"
     assert (path / "src" / "churn_model_v2" / "app.py").is_file()
     assert "iad.ocir.io/mytenancy/churn-model-v2:1.0.0" in (path / "README.md").read_text()
+
+
+def test_an_owner_names_the_slug_image_display_name_and_tags(tmp_path: Path) -> None:
+    path = bake(tmp_path, {"owner": "ana"})
+    assert path.name == "my-model-service-ana"
+    assert (path / "src" / "my_model_service_ana" / "app.py").is_file()
+    makefile = (path / "Makefile").read_text()
+    assert "\nIMAGE_NAME ?= my-model-service-ana\n" in makefile
+    assert "\nIMAGE_TAG ?= 1.0.0-ana\n" in makefile
+    deployment = tomllib.loads((path / "deploy" / "deployment.toml").read_text())
+    assert deployment["display_name"] == "My Model Service (ana)"
+    assert deployment["freeform_tags"] == {"service": "my-model-service-ana", "owner": "ana"}
+    alone = tomllib.loads((bake(tmp_path / "none", {}) / "deploy" / "deployment.toml").read_text())
+    assert alone["display_name"] == "My Model Service"
+    assert alone["freeform_tags"] == {"service": "my-model-service"}
 
 
 @pytest.mark.parametrize("combo", [combo.param() for combo in COMBOS])

@@ -50,6 +50,9 @@ BAD_ANSWERS = [
     ("workers", "\u00b2", "workers: '\u00b2' must be a whole number"),
     ("package_name", "flask", "package_name: 'flask' is the name of a module the project imports"),
     ("package_name", "json", "package_name: 'json' is the name of a module the project imports"),
+    ("owner", "Ana", "owner: 'Ana' must be empty or a short name"),
+    ("owner", "ana smith", "owner: 'ana smith' must be empty or a short name"),
+    ("owner", "o" * 17, "at most 16 characters"),
 ]
 
 

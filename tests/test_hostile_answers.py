@@ -63,6 +63,7 @@ DERIVED = {
 # Longest values each rule allows, all at once: the generated lines must still lint.
 LONGEST = {
     "project_name": 'A "quoted" \\ name, Модель, $(shell touch PWNED) `x` '.ljust(100, "n"),
+    "owner": "o" * 16,
     "project_slug": "s" * 63,
     "package_name": "p" * 63,
     "server_port": "65535",
@@ -89,7 +90,7 @@ def outcome(engine: str, template: Path, folder: Path, option: str, value: str) 
         return str(error)
 
 
-def assert_valid_and_inert(project: Path, name: str | None) -> None:
+def assert_valid_and_inert(project: Path, name: str | None, owner: str = "") -> None:
     for path in project.rglob("*"):
         if path.suffix == ".toml":
             tomllib.loads(path.read_text())
@@ -113,7 +114,7 @@ def assert_valid_and_inert(project: Path, name: str | None) -> None:
     assert not list(project.parent.rglob("PWNED")), "a command in an answer ran"
     if name is not None:
         deployment = tomllib.loads((project / "deploy" / "deployment.toml").read_text())
-        assert deployment["display_name"] == name
+        assert deployment["display_name"] == (f"{name} ({owner})" if owner else name)
         pyproject = tomllib.loads((project / "pyproject.toml").read_text())
         assert pyproject["project"]["description"].startswith(name)
 
@@ -140,7 +141,7 @@ def test_each_hostile_answer_is_refused_or_written_inert(
 @pytest.mark.parametrize("variant", [{"framework": "flask"}, {"framework": "fastapi"}, {"server": "triton"}])
 def test_the_longest_answers_bake_lint_clean_projects(tmp_path: Path, variant: dict[str, str]) -> None:
     project = bake(tmp_path, {**LONGEST, **variant})
-    assert_valid_and_inert(project, LONGEST["project_name"])
+    assert_valid_and_inert(project, LONGEST["project_name"], LONGEST["owner"])
 
 
 def test_the_longest_answers_cover_every_free_option() -> None:

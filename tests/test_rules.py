@@ -65,6 +65,32 @@ def test_the_slug_filter_is_cookiecutters_derived_default(tmp_path) -> None:
         assert bake(tmp_path / slug, {"project_name": name}).name == slug
 
 
+def test_an_owner_goes_at_the_end_of_the_slug_whole() -> None:
+    assert rules.slug_of("My Model Service", "ana") == "my-model-service-ana"
+    assert rules.slug_of("Модель", "ana") == "model-service-ana"
+    long = rules.slug_of("Churn " * 16, "o" * 16)
+    assert len(long) == 63 and long.endswith("-" + "o" * 16) and rules.check_slug(long) is None
+    # Cookiecutter derives the slug before it checks the answers: a bad owner still gives a valid slug.
+    assert rules.slug_of("My Model Service", "Ana\nall:") == "my-model-service-ana-all"
+    assert rules.slug_of("My Model Service", "") == "my-model-service"
+
+
+def test_the_owner_is_empty_or_a_short_slug() -> None:
+    for value in ["", "ana", "a", "ana-2", "o" * 16]:
+        assert rules.check_owner(value) is None, value
+    for value in ["Ana", "2ana", "ana-", "ana b", "ana\n", "o" * 17, "an.a", "ana_b"]:
+        assert rules.check_owner(value), value
+
+
+def test_freeform_tags_keep_ocis_limits() -> None:
+    assert rules.check_freeform_tags({"service": "s", "owner": "", "k" * 100: "v" * 256}) == []
+    assert len(rules.check_freeform_tags({f"k{n}": "v" for n in range(65)})) == 1
+    for key in ["", "a.b", "a b", "k" * 101, "a\tb"]:
+        assert rules.check_freeform_tags({key: "v"}), key
+    for value in ["v" * 257, "a\nb", 3]:
+        assert rules.check_freeform_tags({"k": value}), value
+
+
 def test_rules_match_whole_values_and_ascii_digits_only() -> None:
     for value in ["abc\n", "abc\r", " abc"]:
         assert rules.check_tag(value) and rules.check_namespace(value) and rules.check_repository(value)

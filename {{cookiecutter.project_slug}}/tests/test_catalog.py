@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}_ops.catalog import (
     fit_schema,
 )
 from {{ cookiecutter.package_name }}_ops.oci_models import check_body
+from {{ cookiecutter.package_name }}_ops.project import SettingsError
 
 PROJECT = Path(__file__).resolve().parent.parent
 SETTINGS = {"compartment_id": "ocid1.compartment.oc1..a", "project_id": "ocid1.datascienceproject.oc1..b"}
@@ -36,6 +37,14 @@ def test_the_entry_carries_the_input_and_output_schema(churn_dir: Path) -> None:
 def test_a_model_without_signature_gets_an_entry_without_schemas(tmp_path: Path) -> None:
     body, _ = catalog_body(SETTINGS, tmp_path)
     assert set(body) == {"compartmentId", "projectId"}
+
+
+def test_the_entry_carries_the_projects_freeform_tags(tmp_path: Path) -> None:
+    tags = {"service": "{{ cookiecutter.project_slug }}", "owner": "ana"}
+    body, _ = catalog_body({**SETTINGS, "freeform_tags": tags}, tmp_path)
+    assert check_body(body, "CreateModelDetails").freeform_tags == tags
+    with pytest.raises(SettingsError, match="without periods or spaces"):
+        catalog_body({**SETTINGS, "freeform_tags": {"bad key": "x"}}, tmp_path)
 
 
 def test_a_schema_over_the_limit_loses_the_longest_value_lists_first() -> None:

@@ -24,6 +24,7 @@ from {{ cookiecutter.package_name }}_ops.oci_models import (
 )
 
 PROJECT = Path(__file__).resolve().parent.parent
+SLUG = "{{ cookiecutter.project_slug }}"
 DIGEST = "sha256:" + "ab" * 32
 REPOSITORY = "{{ cookiecutter.__ocir_host }}/{{ cookiecutter.tenancy_namespace }}/{{ cookiecutter.ocir_repository }}"
 IMAGE = f"{REPOSITORY}:{{ "triton-26.09-py3" if cookiecutter.server == "triton" else cookiecutter.image_tag }}"
@@ -94,6 +95,9 @@ def test_the_default_settings_pass_the_preflight_and_the_sdk(settings: dict[str,
     assert shape.model_deployment_instance_shape_config_details.ocpus == 1
     assert "compartmentId" not in update
     check_body(update, "UpdateModelDeploymentDetails")
+    # The tags of deploy/deployment.toml, on the deployment as it is created and updated.
+    assert model.freeform_tags == update["freeformTags"] == settings["freeform_tags"]
+    assert settings["freeform_tags"]["service"] == SLUG
 
 
 def test_autoscaling_and_logs_become_sdk_policies(settings: dict[str, Any]) -> None:
@@ -166,6 +170,11 @@ BROKEN = [
     pytest.param("instances.shape", "VM.Standard.A1.Flex", "runs linux/arm64", id="arm-shape"),
     pytest.param("logging.access_log_id", "ocid1.log.x", "give both access_log_group_id", id="half-log"),
     pytest.param("model_id", "", "model_id", id="no-model-ocid"),
+    pytest.param("freeform_tags", {"team.name": "x"}, "without periods or spaces", id="tag-key-period"),
+    pytest.param("freeform_tags", {"x" * 101: "x"}, "1 to 100 printable", id="tag-key-long"),
+    pytest.param("freeform_tags", {"owner": "x" * 257}, "freeform_tags.owner: ", id="tag-value-long"),
+    pytest.param("freeform_tags", {"owner": 7}, "must be text", id="tag-value-number"),
+    pytest.param("freeform_tags", {f"k{n}": "v" for n in range(65)}, "at most 64", id="tags-65"),
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,14 +110,18 @@ def test_setup_prints_both_commands_and_writes_both_bodies(
     assert recipe == [*prefix, "recipe", "create", "--from-json", "file://out/scan_recipe.json", *query]
     assert target[:8] == [*prefix, "target", "create", "--from-json", "file://out/scan_target.json"]
     assert target[8:] == ["--container-scan-recipe-id", "<recipe OCID printed by the first command>", *query]
+    tags = tomllib.loads(settings_file.read_text())["freeform_tags"]
+    assert tags["service"] == "{{ cookiecutter.project_slug }}"
     recipe_json = json.loads((output / "scan_recipe.json").read_text())
     assert recipe_json == {
         "compartmentId": COMPARTMENT,
         "displayName": "{{ cookiecutter.project_slug }}-scan-recipe",
         "scanSettings": {"scanLevel": "STANDARD"},
+        "freeformTags": tags,
     }
     target_json = json.loads((output / "scan_target.json").read_text())
     assert target_json["compartmentId"] == COMPARTMENT
+    assert target_json["freeformTags"] == tags
     assert target_json["targetRegistry"] == {
         "type": "OCIR",
         "url": "https://{{ cookiecutter.__ocir_host }}",

@@ -56,6 +56,7 @@ SERVERS = ("python", "triton")
 # trailing newline through. Character classes are ASCII only.
 MAX_NAME_CHARS = 100
 MAX_SLUG_CHARS = 63
+MAX_OWNER_CHARS = 16
 MAX_WORKERS = 256
 FALLBACK_SLUG = "model-service"
 SLUG_RE = re.compile(r"[a-z](?:[a-z0-9-]*[a-z0-9])?")
@@ -69,6 +70,11 @@ REPOSITORY_RE = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
 )
 TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# OCI free-form tags (Tagging limits): a key of 1 to 100 characters without
+# periods or spaces, a value of up to 256; at most 64 tags on a resource.
+MAX_FREEFORM_TAGS = 64
+MAX_TAG_KEY_CHARS = 100
+MAX_TAG_VALUE_CHARS = 256
 # Top-level modules of the projects' requirements (every variant, runtime and
 # dev, with what they pull in) and of the project's own folders: a package of one
 # of these names would shadow it. A template test checks every installed one is here.
@@ -300,17 +306,26 @@ def check_registry(image: str, region: str) -> str | None:
     )
 
 
-def slug_of(name: str) -> str:
+def slugified(text: str) -> str:
+    """Lower-case ASCII letters and digits, with one hyphen for each run of anything else."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.replace("'", "").lower()).strip("-")
+
+
+def slug_of(name: str, owner: str = "") -> str:
     """The project slug derived from a project name: "Churn Model v2" -> "churn-model-v2".
 
     At most 63 characters; "model-" goes before one that starts with a digit, and a
-    name with no ASCII letter or digit gives "model-service".
+    name with no ASCII letter or digit gives "model-service". An owner goes at the
+    end, whole ("Churn Model", "ana" -> "churn-model-ana"): the name's part is cut
+    to make room for it.
     """
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.replace("'", "").lower()).strip("-")
+    suffix = slugified(owner)[:MAX_OWNER_CHARS].rstrip("-")
+    suffix = f"-{suffix}" if suffix else ""
+    slug = slugified(name)
     if slug[:1].isdigit():
         slug = f"model-{slug}"
-    return slug[:MAX_SLUG_CHARS].rstrip("-") or FALLBACK_SLUG
+    return (slug[: MAX_SLUG_CHARS - len(suffix)].rstrip("-") or FALLBACK_SLUG) + suffix
 
 
 # Each check takes an answer as text and returns an error message that names
@@ -350,6 +365,15 @@ def check_slug(value: str) -> str | None:
         return (
             f"project_slug: {shown(value)} must start with a lower-case letter and hold only "
             f"lower-case letters, digits and hyphens, not ending in one, at most {MAX_SLUG_CHARS} characters"
+        )
+    return None
+
+
+def check_owner(value: str) -> str | None:
+    if value and (not SLUG_RE.fullmatch(value) or len(value) > MAX_OWNER_CHARS):
+        return (
+            f"owner: {shown(value)} must be empty or a short name: lower-case letters, digits and "
+            f"hyphens, starting with a letter, not ending in a hyphen, at most {MAX_OWNER_CHARS} characters"
         )
     return None
 
@@ -428,9 +452,29 @@ def check_tag(value: str) -> str | None:
     return None
 
 
+def check_freeform_tags(tags: Mapping[str, object], where: str = "freeform_tags") -> list[str]:
+    """OCI's limits on free-form tags: the keys, the values (text) and how many."""
+    problems = []
+    if len(tags) > MAX_FREEFORM_TAGS:
+        problems.append(f"{where}: {len(tags)} tags; a resource takes at most {MAX_FREEFORM_TAGS}")
+    for key, value in tags.items():
+        if not key or len(key) > MAX_TAG_KEY_CHARS or not key.isprintable() or any(c in key for c in ". "):
+            problems.append(
+                f"{where}: the key {shown(key)} must be 1 to {MAX_TAG_KEY_CHARS} printable characters, "
+                "without periods or spaces"
+            )
+        elif not isinstance(value, str) or len(value) > MAX_TAG_VALUE_CHARS or not value.isprintable():
+            problems.append(
+                f"{where}.{key}: {shown(str(value))} must be text of at most {MAX_TAG_VALUE_CHARS} "
+                "printable characters"
+            )
+    return problems
+
+
 # The rule of each option in plain words (the template README's option table).
 RULE_TEXT: dict[str, str] = {
     "project_name": f"free text, one line, at most {MAX_NAME_CHARS} characters",
+    "owner": f"empty, or a short name: lower-case letters, digits and hyphens, starting with a letter, at most {MAX_OWNER_CHARS}",
     "project_slug": f"lower-case letters, digits and hyphens, starting with a letter, at most {MAX_SLUG_CHARS}",
     "package_name": "a lower-case Python identifier starting with a letter, not a keyword, not a module it imports",
     "framework": " or ".join(FRAMEWORKS),
@@ -447,6 +491,7 @@ RULE_TEXT: dict[str, str] = {
 
 CHECKS: dict[str, Callable[[str], str | None]] = {
     "project_name": check_project_name,
+    "owner": check_owner,
     "project_slug": check_slug,
     "package_name": check_package_name,
     "framework": lambda value: check_choice("framework", value, FRAMEWORKS),

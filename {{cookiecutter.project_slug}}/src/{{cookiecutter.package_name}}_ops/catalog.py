@@ -32,7 +32,7 @@ from {{ cookiecutter.package_name }}.signature import (
 )
 
 from .oci_models import ModelMismatch, check_body
-from .project import CATALOG_MODEL_ID_FILE, PROJECT, write_json
+from .project import CATALOG_MODEL_ID_FILE, PROJECT, SettingsError, freeform_tags, write_json
 
 MODEL_ID = "<model OCID printed by the first command>"
 PLACEHOLDERS = {"compartment_id": "<compartment OCID>", "project_id": "<project OCID>"}
@@ -74,6 +74,7 @@ def catalog_body(settings: dict[str, Any], model_dir: Path) -> tuple[dict[str, A
         "projectId": settings.get("project_id") or PLACEHOLDERS["project_id"],
         "displayName": settings.get("display_name") or None,
         "description": settings.get("description") or None,  # never "" (null or absent)
+        "freeformTags": freeform_tags(settings) or None,
     }
     trimmed: list[str] = []
     for key, file_name in (("inputSchema", INPUT_SCHEMA), ("outputSchema", OUTPUT_SCHEMA)):
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     settings = tomllib.loads(args.settings.read_text())
     try:
         body, trimmed = catalog_body(settings, args.model_dir)
-    except CatalogError as error:
+    except (CatalogError, SettingsError) as error:
         print(f"catalog entry refused: {error}", file=sys.stderr)
         return 1
     if args.run and (missing := [name for name in PLACEHOLDERS if not settings.get(name)]):

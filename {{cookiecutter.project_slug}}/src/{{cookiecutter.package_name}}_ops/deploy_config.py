@@ -31,6 +31,7 @@ from {{ cookiecutter.package_name }}.oci_rules import (
     MODEL_MOUNT,
     check_command,
     check_environment,
+    check_freeform_tags,
     check_port,
     check_registry,
     platform_of_shape,
@@ -70,6 +71,7 @@ def load_settings(path: Path, record: Path | None = None) -> dict[str, Any]:
     settings["pushed"] = load_record(record or path.parent / RECORD.name)
     settings["container"].setdefault("image", "")
     settings["container"].setdefault("digest", "")
+    settings.setdefault("freeform_tags", {})
     return settings
 
 
@@ -131,6 +133,7 @@ def preflight(settings: dict[str, Any]) -> None:
         problems.append(problem)
     problems += check_environment(environment_variables(container))
     problems += image_problems(settings)
+    problems += check_freeform_tags(settings["freeform_tags"])
     for name, prefix in OCID_PREFIXES.items():
         if not str(settings.get(name, "")).startswith(prefix):
             problems.append(f"{name}: {settings.get(name)!r} is not an OCID ({prefix}...)")
@@ -264,6 +267,8 @@ def request_bodies(settings: dict[str, Any]) -> tuple[Body, Body]:
         for name, key in (("displayName", "display_name"), ("description", "description"))
         if settings.get(key)  # "" is never sent: absent keeps (update) or leaves unset (create)
     }
+    if settings["freeform_tags"]:  # an update replaces the deployment's tags with these
+        common["freeformTags"] = settings["freeform_tags"]
     create = {
         **common,
         "compartmentId": settings["compartment_id"],

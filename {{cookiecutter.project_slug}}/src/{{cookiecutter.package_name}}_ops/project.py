@@ -13,6 +13,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from {{ cookiecutter.package_name }}.oci_rules import check_freeform_tags
+
 SLUG = "{{ cookiecutter.project_slug }}"
 PROJECT = Path(__file__).resolve().parents[2]
 DEPLOY = PROJECT / "deploy"
@@ -42,6 +44,17 @@ def compartment_of(settings: dict[str, Any], source: Path | str = SETTINGS) -> s
             f"compartment_id is empty in {source}: put the deployment's compartment OCID there"
         )
     return compartment_id
+
+
+def freeform_tags(settings: dict[str, Any], source: Path | str = SETTINGS) -> dict[str, str]:
+    """The ``[freeform_tags]`` of the settings, put on everything the project creates in OCI;
+    SettingsError when OCI would refuse them."""
+    tags = settings.get("freeform_tags", {})
+    if not isinstance(tags, dict):
+        raise SettingsError(f"freeform_tags in {source} must be a table of keys and text values")
+    if problems := check_freeform_tags(tags):
+        raise SettingsError(f"{source}: " + "; ".join(problems))
+    return tags
 
 
 def recorded_deployment_id() -> str | None:

@@ -39,7 +39,17 @@ from typing import Any
 
 from {{ cookiecutter.package_name }}.oci_rules import ocir_host
 
-from .project import DEPLOY, PROJECT, SETTINGS, SLUG, SettingsError, compartment_of, read_settings, write_json
+from .project import (
+    DEPLOY,
+    PROJECT,
+    SETTINGS,
+    SLUG,
+    SettingsError,
+    compartment_of,
+    freeform_tags,
+    read_settings,
+    write_json,
+)
 from .push_record import RECORD, RecordError, load_record
 
 HELP = {
@@ -119,23 +129,28 @@ def default_repository(record: dict[str, Any] | None, makefile: Path = PROJECT /
     return found[1]
 
 
-def recipe_body(compartment_id: str) -> dict[str, Any]:
+def recipe_body(compartment_id: str, tags: dict[str, str] | None = None) -> dict[str, Any]:
     """The ``CreateContainerScanRecipeDetails`` body."""
-    return {
+    body = {
         "compartmentId": compartment_id,
         "displayName": f"{SLUG}-scan-recipe",
         "scanSettings": {"scanLevel": "STANDARD"},
     }
+    return body | ({"freeformTags": tags} if tags else {})
 
 
 def target_body(
-    compartment_id: str, region: str, repository_compartment_id: str, repository: str
+    compartment_id: str,
+    region: str,
+    repository_compartment_id: str,
+    repository: str,
+    tags: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``CreateContainerScanTargetDetails`` body (its recipe OCID goes on the command line)."""
     host = ocir_host(region)
     if not host:
         raise ScanError(f"region {region!r} is not an OCI region: no Container Registry to scan")
-    return {
+    body = {
         "compartmentId": compartment_id,
         "displayName": f"{SLUG}-scan-target",
         "description": f"The OCIR repository {repository} of {SLUG}",
@@ -146,6 +161,7 @@ def target_body(
             "repositories": [repository],
         },
     }
+    return body | ({"freeformTags": tags} if tags else {})
 
 
 def checked(body: dict[str, Any], type_name: str) -> dict[str, Any]:
@@ -189,8 +205,10 @@ def write_bodies(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
     compartment_id = compartment_of(settings, args.settings)
     repository = args.repository or default_repository(load_record(args.record))
     repository_compartment_id = args.repository_compartment_id or compartment_id
-    recipe = checked(recipe_body(compartment_id), "CreateContainerScanRecipeDetails")
-    target = target_body(compartment_id, settings.get("region", ""), repository_compartment_id, repository)
+    tags = freeform_tags(settings, args.settings)
+    recipe = checked(recipe_body(compartment_id, tags), "CreateContainerScanRecipeDetails")
+    region = settings.get("region", "")
+    target = target_body(compartment_id, region, repository_compartment_id, repository, tags)
     checked(target, "CreateContainerScanTargetDetails")
     recipe_file, target_file = args.output_dir / RECIPE_FILE, args.output_dir / TARGET_FILE
     write_json(recipe_file, recipe)
