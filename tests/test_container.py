@@ -212,6 +212,8 @@ def test_a_second_tag_is_deployed_with_its_own_digest_never_the_first_ones(
     assert digests["1.0.0"] != digests["1.0.1"]
     record = json.loads((project / "deploy" / "pushed-image.json").read_text())
     assert (record["image"], record["digest"]) == (f"{repository}:1.0.1", digests["1.0.1"])
+    # What the 1.0.1 push replaced stays in the record, for `make teardown` to delete too.
+    assert record["earlier"][-1] == {"image": f"{repository}:1.0.0", "digest": digests["1.0.0"]}
 
     with deployment_settings(project):
         config = fails(["make", "--no-print-directory", "deploy-config"], project)

@@ -22,6 +22,7 @@ from oci.artifacts.models import ContainerImageCollection, ContainerImageSummary
 from oci.data_science.models import ModelDeployment
 
 from {{ cookiecutter.package_name }}_ops.cli import main
+from {{ cookiecutter.package_name }}_ops.push_record import with_earlier
 from {{ cookiecutter.package_name }}_ops.teardown import (
     CATALOG_MODEL_ID_FILE,
     DEPLOYMENT_ID_FILE,
@@ -32,10 +33,13 @@ from {{ cookiecutter.package_name }}_ops.teardown import (
 DEPLOYMENT_ID = "ocid1.datasciencemodeldeployment.oc1.iad.teardown"
 MODEL_ID = "ocid1.datasciencemodel.oc1.iad.teardown"
 IMAGE_ID = "ocid1.containerimage.oc1.iad.teardown"
+OLD_IMAGE_ID = "ocid1.containerimage.oc1.iad.replaced"
 TARGET_ID = "ocid1.vsscontainerscantarget.oc1.iad.teardown"
 RECIPE_ID = "ocid1.vsscontainerscanrecipe.oc1.iad.teardown"
 DIGEST = "sha256:" + "cd" * 32
 IMAGE = "iad.ocir.io/mytenancy/my-model-service:1.0.0"
+OLD_DIGEST = "sha256:" + "0e" * 32
+OLD_IMAGE = "iad.ocir.io/mytenancy/my-model-service:0.9.0"  # a push the last one replaced
 RECORDS = (DEPLOYMENT_ID_FILE, CATALOG_MODEL_ID_FILE, *PUSH_RECORDS, SCAN_RECORD)
 
 
@@ -85,7 +89,10 @@ class Oci(BaseHTTPRequestHandler):
             items = [
                 ContainerImageSummary(
                     id=IMAGE_ID, digest=DIGEST, version="1.0.0", lifecycle_state="AVAILABLE"
-                )
+                ),
+                ContainerImageSummary(
+                    id=OLD_IMAGE_ID, digest=OLD_DIGEST, version="0.9.0", lifecycle_state="AVAILABLE"
+                ),
             ]
             found = [item for item in items if query.get("imageDigest") == [item.digest]]
             return self._send(200, ContainerImageCollection(items=found, remaining_items_count=0))
@@ -106,7 +113,7 @@ class Oci(BaseHTTPRequestHandler):
         if path == f"/20190101/models/{MODEL_ID}":
             in_use = self.script["states"] and self.script["states"][-1] != "DELETED"
             return self._error(409, "Conflict") if in_use else self._send(204)
-        if path == f"/20160918/container/images/{IMAGE_ID}":
+        if path in (f"/20160918/container/images/{IMAGE_ID}", f"/20160918/container/images/{OLD_IMAGE_ID}"):
             return self._send(204)
         if path == f"/20210215/containerScanTargets/{TARGET_ID}":
             self.script["target_deleted"] = True
@@ -125,7 +132,8 @@ def records() -> Iterator[None]:
     saved = {path: path.read_bytes() for path in RECORDS if path.is_file()}
     DEPLOYMENT_ID_FILE.write_text(DEPLOYMENT_ID + "\n")
     CATALOG_MODEL_ID_FILE.write_text(MODEL_ID + "\n")
-    PUSH_RECORDS[0].write_text(json.dumps({"image": IMAGE, "digest": DIGEST}))
+    earlier = [{"image": OLD_IMAGE, "digest": OLD_DIGEST}]
+    PUSH_RECORDS[0].write_text(json.dumps({"image": IMAGE, "digest": DIGEST, "earlier": earlier}))
     PUSH_RECORDS[1].unlink(missing_ok=True)
     SCAN_RECORD.write_text(
         json.dumps({"repositories": ["my-model-service"], "recipe_id": RECIPE_ID, "target_id": TARGET_ID})
@@ -166,18 +174,22 @@ def test_teardown_deletes_in_the_order_oci_needs_and_forgets_each_record(
         f"GET /20190101/modelDeployments/{DEPLOYMENT_ID}",  # DELETING
         f"GET /20190101/modelDeployments/{DEPLOYMENT_ID}",  # DELETED
         f"DELETE /20190101/models/{MODEL_ID}",
+        "GET /20160918/container/images",  # the push the last one replaced
+        f"DELETE /20160918/container/images/{OLD_IMAGE_ID}",
         "GET /20160918/container/images",
         f"DELETE /20160918/container/images/{IMAGE_ID}",
         f"DELETE /20210215/containerScanTargets/{TARGET_ID}",
         f"DELETE /20210215/containerScanRecipes/{RECIPE_ID}",
     ]
-    (query,) = script["image_queries"]
+    old_query, query = script["image_queries"]
+    assert old_query["imageDigest"] == [OLD_DIGEST]
     assert query["repositoryName"] == ["my-model-service"] and query["imageDigest"] == [DIGEST]
     assert query["compartmentIdInSubtree"] == [
         "true"
     ]  # from the tenancy: a first push's repository is in the root
     assert not any(path.exists() for path in RECORDS)
     assert f"  image        {IMAGE}@{DIGEST}  (deploy/pushed-image.json)" in out
+    assert f"  image        {OLD_IMAGE}@{OLD_DIGEST}  (deploy/pushed-image.json)" in out
     assert "nothing left" in out
 
     status, script = teardown(["ACTIVE"], "--yes")  # the records are gone: nothing to do, nothing called
@@ -213,3 +225,19 @@ def test_teardown_asks_for_the_project_s_name(
     assert status == 1 and "pass --yes (YES=1)" in capsys.readouterr().err
     assert not any(call.startswith(("DELETE", "POST")) for call in script["calls"])
     assert all(path.exists() for path in (DEPLOYMENT_ID_FILE, CATALOG_MODEL_ID_FILE, SCAN_RECORD))
+
+
+def test_a_push_record_keeps_the_pushes_it_replaced_each_once() -> None:
+    first = {"image": OLD_IMAGE, "digest": OLD_DIGEST, "size_bytes": 1, "platform": "linux/amd64"}
+    second = {"image": IMAGE, "digest": DIGEST, "size_bytes": 2, "platform": "linux/amd64"}
+    assert with_earlier(first, None) == first
+    assert with_earlier(first, first) == first  # the same push again replaces nothing
+    recorded = with_earlier(second, first)
+    assert recorded["earlier"] == [{"image": OLD_IMAGE, "digest": OLD_DIGEST}]
+    again = with_earlier(first, recorded)  # back to the first image: it is the last push, not an earlier one
+    assert again["earlier"] == [{"image": IMAGE, "digest": DIGEST}]
+    rebuilt = {**second, "digest": "sha256:" + "77" * 32}  # the same tag pushed with a new image
+    assert with_earlier(rebuilt, recorded)["earlier"] == [
+        {"image": OLD_IMAGE, "digest": OLD_DIGEST},
+        {"image": IMAGE, "digest": DIGEST},
+    ]

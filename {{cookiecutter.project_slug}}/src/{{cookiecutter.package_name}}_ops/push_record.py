@@ -3,7 +3,9 @@
 The registry's digest comes from the push (podman's --digestfile, or docker's
 "digest: sha256:..." line); the size, platform and local id from the container
 CLI's view of the image just pushed. ``make deploy-config`` deploys this record
-(image and digest together) and checks its size and platform against the shape.
+(image and digest together) and checks its size and platform against the shape. The
+pushes it replaced stay listed in it (``earlier``: image and digest), for ``make
+teardown`` to delete them too.
 
     python -m {{ cookiecutter.package_name }}_ops push-record --image HOST/NAMESPACE/REPO:TAG [--cli docker]
         [--digest-file .push-digest] [--push-log .push.log] [--output deploy/pushed-image.json]
@@ -26,6 +28,7 @@ from .project import DEPLOY, write_json
 RECORD = DEPLOY / "pushed-image.json"
 PUSHED_DIGEST_RE = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 FIELDS = ("image", "digest", "size_bytes", "platform", "local_id")
+EARLIER = "earlier"
 
 
 class RecordError(ValueError):
@@ -90,6 +93,17 @@ def load_record(path: Path = RECORD) -> dict[str, Any] | None:
     return record
 
 
+def with_earlier(record: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """``record``, listing the pushes before it (image and digest), oldest first, each once."""
+    pushes = [*previous.get(EARLIER, []), previous] if previous else []
+    earlier: list[dict[str, str]] = []
+    for push in pushes:
+        entry = {"image": push["image"], "digest": push["digest"]}
+        if entry not in earlier and (entry["image"], entry["digest"]) != (record["image"], record["digest"]):
+            earlier.append(entry)
+    return record | {EARLIER: earlier} if earlier else record
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         record = {"image": args.image, "digest": pushed_digest(args.digest_file, args.push_log)}
@@ -97,6 +111,11 @@ def run(args: argparse.Namespace) -> int:
     except RecordError as error:
         print(f"nothing recorded: {error}", file=sys.stderr)
         return 1
+    try:
+        previous = load_record(args.output)
+    except RecordError:
+        previous = None  # a broken record names no push to keep
+    record = with_earlier(record, previous)
     write_json(args.output, record)
     megabytes = record["size_bytes"] / 1e6
     print(f"{record['image']}@{record['digest']} ({megabytes:.0f} MB, {record['platform']}) -> {args.output}")

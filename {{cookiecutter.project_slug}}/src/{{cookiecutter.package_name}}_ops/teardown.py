@@ -2,7 +2,8 @@
 
 ``make teardown`` lists, from the project's records: the deployment (deploy/deployment-id.txt,
 ``make deploy``), the model in the catalog (deploy/catalog-model-id.txt, ``make catalog
-CATALOG_RUN=1``), the pushed images (deploy/pushed-image.json and the scorer's, ``make push``)
+CATALOG_RUN=1``), the pushed images (deploy/pushed-image.json and the scorer's, ``make push``:
+the last push and those it replaced)
 and the scan target and recipe (deploy/scan-setup.json, ``make scan-setup SCAN_RUN=1``). It
 asks you to type the project's name ({{ cookiecutter.project_slug }}; ``--yes`` skips that), then
 deletes in the order OCI needs: deactivates the deployment and waits until it is inactive,
@@ -33,7 +34,9 @@ from .project import (
     PROJECT,
     SLUG,
     read_settings,
+    write_json,
 )
+from .push_record import EARLIER
 
 PUSH_RECORDS = (DEPLOY / "pushed-image.json", DEPLOY / "scorer-pushed-image.json")
 SCAN_RECORD = DEPLOY / "scan-setup.json"
@@ -135,7 +138,9 @@ def model_thing(client: Any, model_id: str) -> Thing:
     return Thing("model", model_id, CATALOG_MODEL_ID_FILE, delete, CATALOG_MODEL_ID_FILE.unlink)
 
 
-def image_thing(client: Any, record: Path, pushed: dict[str, Any], compartment_id: str) -> Thing:
+def image_thing(
+    client: Any, record: Path, pushed: dict[str, Any], compartment_id: str, forget: Callable[[], None]
+) -> Thing:
     image, digest = pushed["image"], pushed["digest"]
     repository = image.split("/", 2)[2].rsplit(":", 1)[0]  # host/namespace/<repository>:tag
 
@@ -151,7 +156,29 @@ def image_thing(client: Any, record: Path, pushed: dict[str, Any], compartment_i
         for item in found.data.items if found is not None else []:
             call(f"delete {image}", client.delete_container_image, item.id)
 
-    return Thing("image", f"{image}@{digest}", record, delete, record.unlink)
+    return Thing("image", f"{image}@{digest}", record, delete, forget)
+
+
+def image_things(client: Any, record: Path, pushed: dict[str, Any], compartment_id: str) -> list[Thing]:
+    """The pushes a record replaced, each dropped from it once gone, then its last push: the
+    record goes with that one, unless an earlier push is left in it."""
+
+    def dropping(entry: dict[str, str]) -> Callable[[], None]:
+        def forget() -> None:
+            kept = json.loads(record.read_text())
+            write_json(record, kept | {EARLIER: [push for push in kept[EARLIER] if push != entry]})
+
+        return forget
+
+    def forget_last() -> None:
+        if not json.loads(record.read_text()).get(EARLIER):
+            record.unlink()
+
+    things = [
+        image_thing(client, record, entry, compartment_id, dropping(entry))
+        for entry in pushed.get(EARLIER, [])
+    ]
+    return [*things, image_thing(client, record, pushed, compartment_id, forget_last)]
 
 
 def scan_things(client: Any, record: Path, setup: dict[str, Any]) -> list[Thing]:
@@ -195,7 +222,7 @@ def recorded(args: argparse.Namespace, made: dict[str, Any], tenancy: str) -> li
         things.append(model_thing(made["data_science"], model_id))
     for record in PUSH_RECORDS:
         if record.is_file():
-            things.append(image_thing(made["artifacts"], record, json.loads(record.read_text()), tenancy))
+            things += image_things(made["artifacts"], record, json.loads(record.read_text()), tenancy)
     if SCAN_RECORD.is_file():
         things += scan_things(made["scanning"], SCAN_RECORD, json.loads(SCAN_RECORD.read_text()))
     return things
