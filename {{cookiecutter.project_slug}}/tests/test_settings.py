@@ -34,3 +34,16 @@ def test_log_lines_are_one_json_object_each() -> None:
     parsed = json.loads(line)
     assert parsed["status"] == 200 and parsed["opc-request-id"] == "id-1"
     assert parsed["level"] == "INFO" and parsed["time"].endswith("Z")
+
+
+def test_log_lines_carry_each_records_own_time_and_any_value() -> None:
+    formatter = JsonFormatter()
+    times = []
+    for created in (1_700_000_000.25, 1_700_000_000.75, 1_700_000_001.5):  # the same second, then the next
+        record = logging.LogRecord("scorer", logging.WARNING, __file__, 1, "event", None, None)
+        record.created, record.msecs = created, (created % 1) * 1000
+        record.fields = {"path": Path("/m"), "score": float("nan"), "name": "Модель"}
+        parsed = json.loads(formatter.format(record))
+        times.append(parsed["time"])
+        assert (parsed["path"], parsed["score"], parsed["name"]) == ("/m", None, "Модель")
+    assert times == ["2023-11-14T22:13:20.250Z", "2023-11-14T22:13:20.750Z", "2023-11-14T22:13:21.500Z"]

@@ -6,17 +6,21 @@ one JSON object per line keeps the lines searchable there.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 import time
+
+import msgspec
 
 REQUEST_ID_HEADER = "opc-request-id"
 # OCI's request ids are a few dozen letters, digits and "/"; anything else sent in
 # that header is neither echoed nor logged.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,200}")
 access_log = logging.getLogger("scorer.access")
+# A line a request is on the hot path: msgspec writes it in a tenth of json.dumps's time
+# (UTF-8, NaN as null); anything it can't encode is written as its str().
+ENCODER = msgspec.json.Encoder(enc_hook=str)
 
 
 def request_id_of(value: str | bytes | None) -> str | None:
@@ -29,10 +33,16 @@ def request_id_of(value: str | bytes | None) -> str | None:
 class JsonFormatter(logging.Formatter):
     """A record as one JSON object: time, level, logger, message and its fields."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.second, self.stamp = -1, ""
+
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self.second:  # one strftime a second, not one a line
+            self.second, self.stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         line = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": f"{self.stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -40,7 +50,7 @@ class JsonFormatter(logging.Formatter):
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        return ENCODER.encode(line).decode()
 
 
 def configure_logging(level: str) -> None:
