@@ -89,6 +89,9 @@ def test_freeform_tags_keep_ocis_limits() -> None:
         assert rules.check_freeform_tags({key: "v"}), key
     for value in ["v" * 257, "a\nb", 3]:
         assert rules.check_freeform_tags({"k": value}), value
+    assert rules.check_freeform_tags(["owner"]) == [
+        "freeform_tags: \"['owner']\" must be a table of keys and text values"
+    ]
 
 
 def test_rules_match_whole_values_and_ascii_digits_only() -> None:

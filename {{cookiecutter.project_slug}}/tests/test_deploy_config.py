@@ -174,6 +174,7 @@ BROKEN = [
     pytest.param("freeform_tags", {"x" * 101: "x"}, "1 to 100 printable", id="tag-key-long"),
     pytest.param("freeform_tags", {"owner": "x" * 257}, "freeform_tags.owner: ", id="tag-value-long"),
     pytest.param("freeform_tags", {"owner": 7}, "must be text", id="tag-value-number"),
+    pytest.param("freeform_tags", "ana", "must be a table", id="tags-not-a-table"),
     pytest.param("freeform_tags", {f"k{n}": "v" for n in range(65)}, "at most 64", id="tags-65"),
 ]
 

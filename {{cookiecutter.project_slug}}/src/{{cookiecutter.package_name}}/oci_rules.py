@@ -452,8 +452,10 @@ def check_tag(value: str) -> str | None:
     return None
 
 
-def check_freeform_tags(tags: Mapping[str, object], where: str = "freeform_tags") -> list[str]:
-    """OCI's limits on free-form tags: the keys, the values (text) and how many."""
+def check_freeform_tags(tags: object, where: str = "freeform_tags") -> list[str]:
+    """OCI's limits on free-form tags: a table of text values, its keys, and how many."""
+    if not isinstance(tags, Mapping):
+        return [f"{where}: {shown(str(tags))} must be a table of keys and text values"]
     problems = []
     if len(tags) > MAX_FREEFORM_TAGS:
         problems.append(f"{where}: {len(tags)} tags; a resource takes at most {MAX_FREEFORM_TAGS}")

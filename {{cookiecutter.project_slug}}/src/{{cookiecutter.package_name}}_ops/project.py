@@ -50,8 +50,6 @@ def freeform_tags(settings: dict[str, Any], source: Path | str = SETTINGS) -> di
     """The ``[freeform_tags]`` of the settings, put on everything the project creates in OCI;
     SettingsError when OCI would refuse them."""
     tags = settings.get("freeform_tags", {})
-    if not isinstance(tags, dict):
-        raise SettingsError(f"freeform_tags in {source} must be a table of keys and text values")
     if problems := check_freeform_tags(tags):
         raise SettingsError(f"{source}: " + "; ".join(problems))
     return tags
