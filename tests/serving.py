@@ -10,9 +10,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from baking import free_port
@@ -97,7 +98,7 @@ class Gunicorn:
 
     def models_ready(self) -> int:
         """How many times a worker logged that its model is ready."""
-        return self.log.read_text().count('"message": "model ready"')
+        return sum(line.get("message") == "model ready" for line in log_lines(self.log.read_text()))
 
     def wait_models_ready(self, count: int, seconds: float = 60) -> None:
         """Wait until workers have logged ``count`` models ready; fail after ``seconds``."""
@@ -105,6 +106,16 @@ class Gunicorn:
         while self.models_ready() < count:
             assert time.monotonic() < deadline, f"{count} models were not ready within {seconds} s"
             time.sleep(0.1)
+
+
+def log_lines(text: str) -> list[dict[str, Any]]:
+    """The scorer's JSON log lines in ``text``, parsed; other lines (gunicorn's) are left out."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            with suppress(ValueError):  # a line still being written
+                lines.append(json.loads(line))
+    return lines
 
 
 def write_slow_model(project: Path, path: Path) -> None:

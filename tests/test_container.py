@@ -28,6 +28,7 @@ from baking import (
     run,
 )
 from conftest import Registry
+from serving import log_lines
 
 # Tests that use the default Flask project run on the worker that baked it.
 DEFAULT_FLASK_GROUP = pytest.mark.xdist_group(DEFAULT_FLASK.id)
@@ -112,7 +113,7 @@ def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str
         write = podman(podman_env, "exec", name, "touch", "/opt/ds/model/deployed_model/x", check=False)
         assert write.returncode != 0 and "Read-only" in write.stderr
         logs = make(project, podman_env, "logs", *settings).stdout
-        assert '"path": "/predict", "status": 200' in logs
+        assert any(line.get("path") == "/predict" and line.get("status") == 200 for line in log_lines(logs))
     finally:
         stop = subprocess.run(
             ["make", "--no-print-directory", "stop", "CONTAINER_CLI=podman", *settings],

@@ -24,7 +24,7 @@ import pytest
 from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, ZOO_COMBOS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from serving import gunicorn_with_every_worker_ready
+from serving import gunicorn_with_every_worker_ready, log_lines
 
 EXAMPLES = 1500  # per framework
 JSON = "application/json"
@@ -268,4 +268,5 @@ def test_schemathesis_finds_nothing_against_the_fastapi_openapi(baked, tmp_path:
     assert run.returncode == 0, run.stdout[-5000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
     assert generated and int(generated[1]) == int(generated[2]) >= 2000, run.stdout[-2000:]
-    assert '"status": 5' not in log.read_text()
+    statuses = [line["status"] for line in log_lines(log.read_text()) if "status" in line]
+    assert statuses and max(statuses) < 500, "a request the schema allows was answered 5xx"

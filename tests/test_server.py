@@ -10,7 +10,7 @@ import time
 
 import pytest
 from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo, free_port, model_predictions
-from serving import call, wait_healthy
+from serving import call, log_lines, wait_healthy
 
 GUNICORN = ["gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:{port}"]
 UVICORN = ["uvicorn", "--factory", "my_model_service.app:create_app", "--app-dir", "src", "--port", "{port}"]
@@ -82,7 +82,7 @@ def test_preload_loads_the_model_once_in_the_master(baked, tmp_path, preload: st
     try:
         wait_healthy(f"http://127.0.0.1:{port}", server)
         time.sleep(2)  # time for a second worker's load, if there is one
-        assert out.read_text().count('"message": "model ready"') == loads
+        assert [line["message"] for line in log_lines(out.read_text())].count("model ready") == loads
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
