@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.request_log import JsonFormatter
+import pytest
+
+from {{ cookiecutter.package_name }}.request_log import HeldAccessLines, JsonFormatter
 from {{ cookiecutter.package_name }}.settings import Settings
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
@@ -47,3 +51,35 @@ def test_log_lines_carry_each_records_own_time_and_any_value() -> None:
         times.append(parsed["time"])
         assert (parsed["path"], parsed["score"], parsed["name"]) == ("/m", None, "Модель")
     assert times == ["2023-11-14T22:13:20.250Z", "2023-11-14T22:13:20.750Z", "2023-11-14T22:13:21.500Z"]
+
+
+def test_held_access_lines_are_written_together_with_each_requests_own_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="scorer.access")
+    lines = HeldAccessLines(hold_seconds=0.2)
+
+    async def three_requests() -> tuple[int, list[float]]:
+        ended = []
+        for number in range(3):
+            lines.add("POST", "/predict", 200, time.perf_counter() - 0.002, f"id-{number}")
+            ended.append(time.time())
+            await asyncio.sleep(0.02)
+        held = len(caplog.records)
+        await asyncio.sleep(0.3)  # past the first line's 0.2 s
+        return held, ended
+
+    held, ended = asyncio.run(three_requests())
+    assert held == 0
+    records = [r for r in caplog.records if r.name == "scorer.access"]
+    assert [r.fields["opc-request-id"] for r in records] == ["id-0", "id-1", "id-2"]
+    assert all(abs(r.created - e) < 0.01 for r, e in zip(records, ended, strict=True))  # when each ended
+    assert all(r.fields["latency_ms"] >= 2 for r in records)
+    assert lines.held == []
+
+
+def test_held_access_lines_keep_nothing_below_the_log_level(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="scorer.access")
+    lines = HeldAccessLines()
+    lines.add("GET", "/health", 200, time.perf_counter(), None)  # no event loop needed: nothing held
+    assert lines.held == []

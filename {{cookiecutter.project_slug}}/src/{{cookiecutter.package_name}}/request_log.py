@@ -6,6 +6,7 @@ one JSON object per line keeps the lines searchable there.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
@@ -64,13 +65,51 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
-def log_request(method: str, path: str, status: int, started: float, request_id: str | None) -> None:
-    """One access line; ``started`` is a ``time.perf_counter()`` reading."""
-    fields = {
+def access_fields(method: str, path: str, status: int, started: float, request_id: str | None) -> dict:
+    """An access line's fields; ``started`` is a ``time.perf_counter()`` reading."""
+    return {
         "method": method,
         "path": path,
         "status": status,
         "latency_ms": round((time.perf_counter() - started) * 1000, 3),
         REQUEST_ID_HEADER: request_id,
     }
-    access_log.info("request", extra={"fields": fields})
+
+
+def log_request(method: str, path: str, status: int, started: float, request_id: str | None) -> None:
+    """One access line, written now."""
+    access_log.info("request", extra={"fields": access_fields(method, path, status, started, request_id)})
+
+
+class HeldAccessLines:
+    """Access lines of an event loop's requests, written together a moment later.
+
+    Written at once, each line cost the FastAPI scorer about 40 µs of a 400 µs one-row
+    request (logging's code runs cold between requests); written a few dozen in a row,
+    about 15 (measured in process). Each request keeps its fields and the time it ended;
+    the first one held schedules the write ``hold_seconds`` later on the event loop, and
+    the app's shutdown writes what is left. A worker killed outright (SIGKILL, a timeout)
+    loses at most that moment's lines.
+    """
+
+    def __init__(self, hold_seconds: float = 0.05) -> None:
+        self.hold_seconds = hold_seconds
+        self.held: list[tuple[float, dict]] = []
+
+    def add(self, method: str, path: str, status: int, started: float, request_id: str | None) -> None:
+        """Keep a request's line; call it on the event loop."""
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        self.held.append((time.time(), access_fields(method, path, status, started, request_id)))
+        if len(self.held) == 1:
+            asyncio.get_running_loop().call_later(self.hold_seconds, self.write)
+
+    def write(self) -> None:
+        """Write the held lines, each with the time its request ended."""
+        held, self.held = self.held, []
+        for ended, fields in held:
+            record = access_log.makeRecord(
+                access_log.name, logging.INFO, __file__, 0, "request", (), None, extra={"fields": fields}
+            )
+            record.created, record.msecs = ended, (ended - int(ended)) * 1000
+            access_log.handle(record)
