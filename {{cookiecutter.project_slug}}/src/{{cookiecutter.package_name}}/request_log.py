@@ -86,7 +86,7 @@ class HeldAccessLines:
 
     Written at once, each line cost the FastAPI scorer about 40 µs of a 400 µs one-row
     request (logging's code runs cold between requests); written a few dozen in a row,
-    about 15 (measured in process). Each request keeps its fields and the time it ended;
+    about 20 (measured in process). Each request keeps its fields and the time it ended;
     the first one held schedules the write ``hold_seconds`` later on the event loop, and
     the app's shutdown writes what is left. A worker killed outright (SIGKILL, a timeout)
     loses at most that moment's lines.
