@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.request_log import HeldAccessLines, JsonFormatter
+from {{ cookiecutter.package_name }}.request_log import (
+    HeldAccessLines,
+    JsonFormatter,
+)
 from {{ cookiecutter.package_name }}.settings import Settings
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
