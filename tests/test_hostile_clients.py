@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo
-from serving import HEALTH_TIMEOUT, call, gunicorn_with_every_worker_ready
+from serving import HEALTH_TIMEOUT, call, gunicorn_with_every_worker_ready, log_lines
 
 SLOW_CLIENTS = 50
 READ_TIMEOUT = 3
@@ -30,6 +30,7 @@ STARTS = {  # what each kind of slow client sends at once; then one byte a secon
     "slow body": b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     b"Content-Length: 1000\r\n\r\n{",
 }
+HOARDED = 1000  # requests with 10 KB answers: more than the server's send buffer takes
 BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]}).encode()
 
 
@@ -91,6 +92,40 @@ def test_slow_clients_leave_health_quick_and_are_cut_off(
                 client.close()
     assert max(health_seconds) < HEALTH_TIMEOUT
     assert len(cut_off) == SLOW_CLIENTS, f"{SLOW_CLIENTS - len(cut_off)} open after {READ_TIMEOUT + 3} s"
+
+
+@pytest.mark.xdist_group(DEFAULT_FLASK.id)
+def test_a_client_that_never_reads_leaves_flasks_main_loop_free(baked, tmp_path: Path) -> None:
+    """The Flask worker answers quick requests on its main loop, but not to a client that has let
+    earlier answers pile up: the loop would wait on that write (up to READ_TIMEOUT, 10 s)."""
+    project = baked(DEFAULT_FLASK)
+    rows = json.loads((project / "sample_request.json").read_text())["instances"]
+    body = json.dumps({"instances": (rows * 100)[:100], "method": "predict_proba"}).encode()  # 10 KB answers
+    request = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    request += b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    log = tmp_path / "log"
+    with gunicorn_with_every_worker_ready(project, project / "model_artifact", log, workers=1) as served:
+        base = f"http://127.0.0.1:{served.port}"
+        for _ in range(3):  # that body size is known quick from now on: answered on the main loop
+            assert call(f"{base}/predict", body, {"Content-Type": "application/json"})[0] == 200
+        hoarder = socket.socket()
+        hoarder.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+        hoarder.settimeout(5)
+        with contextlib.closing(hoarder):
+            hoarder.connect(("127.0.0.1", served.port))
+            with contextlib.suppress(TimeoutError):  # the server stopped reading from it
+                for _ in range(HOARDED):  # one at a time (each answered before the next), never read
+                    hoarder.sendall(request)
+                    time.sleep(0.002)
+            health_seconds = []
+            for _ in range(5):  # while the server's write to the hoarder is stuck
+                started = time.monotonic()
+                assert call(f"{base}/health")[0] == 200  # raises after the service's timeout
+                health_seconds.append(time.monotonic() - started)
+                time.sleep(0.2)
+            answered = [line for line in log_lines(log.read_text()) if line.get("path") == "/predict"]
+    assert len(answered) - 3 < HOARDED, "every hoarded request was answered: nothing was stuck"
+    assert max(health_seconds) < 1, health_seconds
 
 
 OVERSIZED_HEADS = {
