@@ -28,6 +28,8 @@ threads = int(os.environ.get("THREADS", "4"))
 # XGBoost) can hang in the forked workers; test your model with it first.
 preload_app = os.environ.get("PRELOAD", "0") == "1"
 
+# The image listens on every interface: the service connects from outside the container.
+# make serve and make smoke pass --bind HOST:PORT instead, loopback unless HOST says otherwise.
 bind = f"0.0.0.0:{os.environ.get('PORT', '{{ cookiecutter.server_port }}')}"
 workers = int(os.environ.get("WORKERS", "{{ cookiecutter.workers }}"))
 

@@ -28,11 +28,14 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from smoke import wait_healthy
+from smoke import MODEL_FILE, wait_healthy
+from smoke import request_body as sample_body
 
 from {{ cookiecutter.package_name }}_ops.project import write_json
 
 PROJECT = Path(__file__).resolve().parent.parent
+# The model served: MODEL_DIR (and MODEL_FILE) of the environment, which make exports.
+MODEL_DIR = Path(os.environ.get("MODEL_DIR") or PROJECT / "model_artifact")
 # wrk posts the body of the file named by BENCH_BODY and prints one JSON line at the end.
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -95,8 +98,9 @@ def wrk(url: str, body: bytes, connections: int, seconds: float, rows: int = 1) 
 
 
 def request_body(rows: int) -> bytes:
-    """``rows`` rows (or records) of the sample request, repeated as needed."""
-    sample = json.loads((PROJECT / "sample_request.json").read_text())
+    """``rows`` rows (or records) of the sample request (else of the model's example), repeated as needed."""
+    model_file = os.environ.get("MODEL_FILE") or MODEL_FILE
+    sample = json.loads(sample_body(PROJECT / "sample_request.json", MODEL_DIR, model_file)[1])
     key = "instances" if "instances" in sample else "data"
     return json.dumps({key: [sample[key][index % len(sample[key])] for index in range(rows)]}).encode()
 
@@ -110,7 +114,7 @@ def free_port() -> int:
 @contextmanager
 def gunicorn(port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     """The project's production server on loopback, once /health is 200; SIGTERM after."""
-    env = {**os.environ, "MODEL_DIR": str(PROJECT / "model_artifact"), **(env or {})}
+    env = {**os.environ, "MODEL_DIR": str(MODEL_DIR), **(env or {})}
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
     # Its output is dropped (the request log is still written: it is part of the cost).
     quiet = subprocess.DEVNULL

@@ -26,6 +26,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+from {{ cookiecutter.package_name }}.model_path import (
+    ModelNotFoundError,
+    resolve_model_path,
+)
 from {{ cookiecutter.package_name }}.oci_rules import (
     MAX_ARTIFACT_BYTES,
     MAX_DIRECT_ARTIFACT_BYTES,
@@ -132,8 +136,10 @@ def write_zip(files: list[tuple[str, Path]], output: Path, limit: int) -> str:
 
 
 def make_artifact(source: Path, output: Path, model_file: str, limit: int = MAX_ARTIFACT_BYTES) -> str:
-    if not (source / model_file).is_file():
-        raise ArtifactError(f"{source / model_file} is missing: run `make train` (or set MODEL_FILE)")
+    try:
+        resolve_model_path(source, model_file)  # at the root, or in the artifact's one folder
+    except ModelNotFoundError as error:
+        raise ArtifactError(f"the model is missing: {error}") from None
     files, _ = artifact_files(source)
     check_model(source, model_file)
     return write_zip(files, output, limit)

@@ -19,6 +19,7 @@ COMMANDS = {
     "doctor": "doctor",
     "checkpoint": "checkpoint",
     "lock": "lock",
+    "model-path": "find_model",
     "artifact": "artifact",
     "catalog": "catalog",
     "push-record": "push_record",
