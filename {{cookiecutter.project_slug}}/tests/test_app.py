@@ -340,18 +340,27 @@ def test_the_access_lines_still_held_are_written_when_the_app_stops(
 def test_openapi_states_the_typed_body_the_methods_and_the_answer(serve: Any, churn_dir: Path) -> None:
     operation = serve(churn_dir).get("/openapi.json").json["paths"]["/predict"]["post"]
     body = operation["requestBody"]["content"]["application/json"]
-    _, data, pandas = body["schema"]["oneOf"]  # instances, data, pandas' to_json()
+    _, data, pandas, ads = body["schema"]["oneOf"]  # instances, data, pandas' to_json(), ADS's envelope
     assert data["properties"]["method"]["enum"] == ["predict", "predict_proba", "decision_function"]
     record = next(form for form in data["properties"]["data"]["oneOf"] if form["type"] == "object")
     assert record["properties"]["age"] == {"type": "number"}
     assert record["properties"]["income"] == {"type": ["number", "null"]}  # may be missing
     assert record["properties"]["city"]["type"] == "string"
     assert record["required"] == ["age", "city"]
-    assert pandas["required"] == ["age", "income", "city"]
+    assert pandas["required"] == ["age", "city"]
+    frame, array, series = ads["oneOf"]
+    assert "<class 'pandas.core.frame.DataFrame'>" in frame["properties"]["data_type"]["enum"]
+    assert pandas in frame["properties"]["data"]["oneOf"]  # df.to_json() as an object, or as text:
+    assert frame["properties"]["data"]["oneOf"][0]["type"] == "string"
+    assert array["properties"]["data_type"]["enum"] == ["<class 'numpy.ndarray'>"]
+    assert series["properties"]["data"]["maxItems"] == 3  # one row
     assert body["example"] == json.loads((churn_dir / "input_example.json").read_text())
     answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
-    by_label = answer["properties"]["predictions"]["items"]["anyOf"][1]
+    ours, ads_answer = answer["oneOf"]
+    by_label = ours["properties"]["predictions"]["items"]["anyOf"][1]
     assert set(by_label["properties"]) == {"churned", "stayed"}
+    assert ads_answer["required"] == ["prediction"]
+    assert ads_answer["properties"]["prediction"] == ours["properties"]["predictions"]
 
 
 def test_predictions_are_the_same_on_the_event_loop_and_in_the_thread_pool(

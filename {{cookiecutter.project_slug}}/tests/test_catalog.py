@@ -61,10 +61,50 @@ def test_a_schema_over_the_limit_loses_the_longest_value_lists_first() -> None:
     assert len(json.dumps(schema)) > MAX_SCHEMA_BYTES
     text, trimmed = fit_schema(schema, "input_schema.json")
     assert len(text.encode()) <= MAX_SCHEMA_BYTES
-    assert trimmed == ["input_schema.json: the constraints of city"]
+    assert trimmed == [
+        f"input_schema.json: the constraints of city, to fit the catalog's {MAX_SCHEMA_BYTES} bytes"
+    ]
     assert json.loads(text)["schema"][0]["domain"]["stats"] == {"count": 1}
     with pytest.raises(CatalogError, match="even without values and statistics"):
         fit_schema({"schema": [{"name": "x" * 40000, "domain": {}}]}, "input_schema.json")
+
+
+def test_no_value_of_free_text_reaches_the_catalog(tmp_path: Path) -> None:
+    """A schema written before version 1.1 listed the values of text: the entry leaves them out."""
+    reviews = ["great product, ana from oslo", "broke after a week"]
+    old = {
+        "schema": [
+            {
+                "dtype": "str",
+                "feature_type": "String",
+                "name": "review",
+                "required": True,
+                "domain": {
+                    "values": "String",
+                    "stats": {"count": 2},
+                    "constraints": [{"expression": f"$x in {reviews!r}"}],
+                },
+            },
+            {
+                "dtype": "category",
+                "feature_type": "Category",
+                "name": "size",
+                "required": True,
+                "domain": {
+                    "values": "Category",
+                    "stats": {},
+                    "constraints": [{"expression": "$x in ['s', 'm']"}],
+                },
+            },
+        ]
+    }
+    (tmp_path / "input_schema.json").write_text(json.dumps(old))
+    body, trimmed = catalog_body(SETTINGS, tmp_path)
+    assert "ana from oslo" not in json.dumps(body) and "broke" not in json.dumps(body)
+    assert json.loads(body["inputSchema"])["schema"][1]["domain"]["constraints"] == [
+        {"expression": "$x in ['s', 'm']"}
+    ]
+    assert trimmed == ["input_schema.json: the values of review, free text (never sent)"]
 
 
 def test_the_command_writes_the_entry_and_prints_the_cli_commands(churn_dir: Path, tmp_path: Path) -> None:

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
+import joblib
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from {{ cookiecutter.package_name }} import processing, save_model
+from {{ cookiecutter.package_name }}.scorer import Scorer
+from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.signature import (
     INPUT_EXAMPLE,
     INPUT_SCHEMA,
@@ -21,6 +33,7 @@ from {{ cookiecutter.package_name }}.signature import (
 )
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
+PROJECT = Path(__file__).resolve().parent.parent
 # The rules of OCI ADS's data_schema.json (ads/feature_engineering): the key, its types, whether it
 # must be there, and whether it may be null.
 ADS_RULES = {
@@ -35,8 +48,23 @@ ADS_RULES = {
 DOMAIN_RULES = {"values": (str,), "stats": (dict,), "constraints": (list,)}
 
 
+# The statistics ADS writes for numbers (ads/feature_engineering/feature_type/continuous.py).
+ADS_NUMBER_STATS = [
+    "count",
+    "mean",
+    "standard deviation",
+    "sample minimum",
+    "lower quartile",
+    "median",
+    "upper quartile",
+    "sample maximum",
+    "skew",
+]
+
+
 def check_ads_schema(document: dict[str, Any]) -> None:
-    assert list(document) == ["schema"]
+    assert list(document)[:2] == ["schema", "version"] and set(document) <= {"schema", "version", "pandas"}
+    assert document["version"] == "1.1"
     for attribute in document["schema"]:
         assert set(attribute) <= set(ADS_RULES), attribute
         for key, (types, required, nullable) in ADS_RULES.items():
@@ -64,14 +92,21 @@ def test_save_model_writes_the_model_and_its_signature_in_the_catalog_format(
     ] == [
         ("age", 0, "float64", "Continuous", True),
         ("income", 1, "float64", "Continuous", False),
-        ("city", 2, "str", "String", True),
+        ("city", 2, "object", "String", True),  # ADS's dtype; pandas 3's "str" kept apart
     ]
+    assert inputs["pandas"] == {"city": {"dtype": "str"}}
     city = inputs["schema"][2]["domain"]
-    assert city["constraints"] == [{"expression": "$x in ['lima', 'oslo', 'pune']", "language": "python"}]
-    assert city["stats"] == {"count": 600, "missing": 0, "unique": 3}
+    assert city == {"values": "String", "stats": {"count": 600, "unique": 3}, "constraints": []}
+    assert list(inputs["schema"][0]["domain"]["stats"]) == ADS_NUMBER_STATS
+    assert list(inputs["schema"][1]["domain"]["stats"]) == [*ADS_NUMBER_STATS, "missing"]
     assert inputs["schema"][1]["domain"]["stats"]["missing"] > 0
-    (prediction,) = outputs["schema"]
-    assert prediction["domain"]["constraints"][0]["expression"] == "$x in ['churned', 'stayed']"
+    (prediction,) = outputs["schema"]  # text labels: String, counted, never listed (as ADS)
+    assert (prediction["name"], prediction["dtype"], prediction["feature_type"]) == (
+        "prediction",
+        "object",
+        "String",
+    )
+    assert prediction["domain"]["stats"] == {"count": 600, "unique": 2}
     example = json.loads((churn_dir / INPUT_EXAMPLE).read_text())
     assert list(example) == ["data"] and list(example["data"][0]) == ["age", "income", "city"]
 
@@ -82,9 +117,12 @@ def test_the_signature_reads_back_as_it_was_made(churn_dir: Path, churn_model: A
     features, _ = customers()
     made = signature_of(churn_model, features)
     read = read_signature(churn_dir)
-    assert read == made
-    assert read.features[2] == Feature("city", "text", "str", True, ("lima", "oslo", "pune"))
-    assert read.classes == ("churned", "stayed")
+    assert read.features == made.features and read.example == made.example
+    assert read.features[2] == Feature("city", "text", "str", True, None)
+    assert (
+        read.features[0].typical
+        == json.loads((churn_dir / INPUT_SCHEMA).read_text())["schema"][0]["domain"]["stats"]["median"]
+    )
 
 
 def test_optional_features_may_be_missing_though_the_sample_has_none_missing() -> None:
@@ -125,7 +163,9 @@ def test_a_model_the_scorer_cannot_serve_leaves_nothing_behind(
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def test_a_schema_written_by_oci_ads_is_served(tmp_path: Path, serve: Any) -> None:
+def test_a_schema_written_by_oci_ads_is_served(
+    tmp_path: Path, serve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     """An artifact prepared with OCI's ADS library: its input_schema.json, no example row."""
     import joblib
     from sklearn.compose import make_column_transformer
@@ -133,7 +173,9 @@ def test_a_schema_written_by_oci_ads_is_served(tmp_path: Path, serve: Any) -> No
     from sklearn.preprocessing import OneHotEncoder
 
     sample = pd.DataFrame({"Attrition": ["Yes", "No", "No", "Yes"], "Age": [41, 49, 37, 33]})
-    columns = make_column_transformer((OneHotEncoder(), ["Attrition"]), remainder="passthrough")
+    columns = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["Attrition"]), remainder="passthrough"
+    )
     model = make_pipeline(columns, LogisticRegression()).fit(sample, [1, 0, 0, 1])
     joblib.dump(model, tmp_path / MODEL_FILE)
     ads = {
@@ -157,10 +199,211 @@ def test_a_schema_written_by_oci_ads_is_served(tmp_path: Path, serve: Any) -> No
         ]
     }
     (tmp_path / INPUT_SCHEMA).write_text(json.dumps(ads))
-    client = serve(tmp_path)
+    with caplog.at_level(logging.INFO):
+        client = serve(tmp_path)
     assert client.get("/health").status == 200
+    (ready,) = [record for record in caplog.records if record.getMessage() == "model ready"]
+    assert ready.fields["warm_up"] == "schema"  # ADS writes no example: a row from the schema
     reply = client.post("/predict", json_body={"data": [{"Attrition": "Yes", "Age": 40}]})
     assert reply.json == {
         "predictions": model.predict(pd.DataFrame({"Attrition": ["Yes"], "Age": [40]})).tolist()
     }
     assert client.post("/predict", json_body={"data": [{"Attrition": "Yes", "Age": 40.5}]}).status == 400
+
+
+def test_no_value_of_free_text_is_written_whatever_its_number_of_values(tmp_path: Path) -> None:
+    """Text or category as ADS decides it, by the dtype: object or str is free text (no values),
+    a pandas category lists its categories in their order, and an ordered one says so."""
+    sample = pd.DataFrame(
+        {
+            "note": ["call back tuesday", "vip: ana", "call back tuesday", "vip: ana"],
+            "tier": pd.Categorical(
+                ["low", "high", "mid", "low"], categories=["low", "mid", "high"], ordered=True
+            ),
+            "x": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    columns = make_column_transformer((OneHotEncoder(), ["note", "tier"]), remainder="passthrough")
+    model = make_pipeline(columns, LogisticRegression()).fit(sample, [0, 1, 0, 1])
+    save_model(model, sample, tmp_path / MODEL_FILE)
+    written = (tmp_path / INPUT_SCHEMA).read_text() + (tmp_path / OUTPUT_SCHEMA).read_text()
+    assert "call back" not in written and "vip" not in written
+    inputs = json.loads((tmp_path / INPUT_SCHEMA).read_text())
+    note, tier, _ = inputs["schema"]
+    assert (note["feature_type"], note["domain"]["constraints"]) == ("String", [])
+    assert tier["domain"]["constraints"] == [
+        {"expression": "$x in ['low', 'mid', 'high']", "language": "python"}
+    ]
+    assert inputs["pandas"] == {"note": {"dtype": "str"}, "tier": {"ordered": True}}
+    read = read_signature(tmp_path)
+    assert read.features[1] == Feature("tier", "category", "category", True, ("low", "mid", "high"), True)
+
+
+def test_a_schema_written_before_version_1_1_is_still_served(tmp_path: Path, serve: Any) -> None:
+    """Artifacts in the field: 25%-style statistics, dtype "str", the values of text listed, and the
+    class labels as a Category output."""
+    sample = pd.DataFrame(
+        {"city": pd.array(["oslo", "lima", "pune", "oslo"], dtype="str"), "n": [1, 2, 3, 4]}
+    )
+    columns = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["city"]), remainder="passthrough"
+    )
+    model = make_pipeline(columns, LogisticRegression()).fit(sample, ["a", "b", "a", "b"])
+    joblib.dump(model, tmp_path / MODEL_FILE)
+    old = {
+        "schema": [
+            {
+                "dtype": "str",
+                "feature_type": "String",
+                "name": "city",
+                "domain": {
+                    "values": "String",
+                    "stats": {"count": 4, "missing": 0, "unique": 3},
+                    "constraints": [{"expression": "$x in ['lima', 'oslo', 'pune']", "language": "python"}],
+                },
+                "required": True,
+                "description": "city",
+                "order": 0,
+            },
+            {
+                "dtype": "int64",
+                "feature_type": "Integer",
+                "name": "n",
+                "domain": {
+                    "values": "Integer",
+                    "stats": {"count": 4, "50%": 2.5, "max": 4.0},
+                    "constraints": [],
+                },
+                "required": True,
+                "description": "n",
+                "order": 1,
+            },
+        ]
+    }
+    labels = {"expression": "$x in ['a', 'b']", "language": "python"}
+    output = {
+        "schema": [
+            {
+                "dtype": "str",
+                "feature_type": "Category",
+                "name": "prediction",
+                "required": True,
+                "domain": {"values": "Category", "stats": {}, "constraints": [labels]},
+            }
+        ]
+    }
+    (tmp_path / INPUT_SCHEMA).write_text(json.dumps(old))
+    (tmp_path / OUTPUT_SCHEMA).write_text(json.dumps(output))
+    read = read_signature(tmp_path)
+    assert read.features == (Feature("city", "text", "str"), Feature("n", "integer", "int64"))
+    assert (read.features[1].typical, read.classes) == (2, ("a", "b"))
+    client = serve(tmp_path)
+    reply = client.post("/predict", json_body={"data": [{"city": "rome", "n": 3}]})
+    assert reply.json == {"predictions": model.predict(pd.DataFrame({"city": ["rome"], "n": [3]})).tolist()}
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_text_reaches_the_model_in_the_dtype_it_was_fitted_on(tmp_path: Path, dtype: str) -> None:
+    """ADS's "object" is written for both; pandas 3's "str" is kept apart and comes back."""
+    sample = pd.DataFrame(
+        {"city": pd.Series(["oslo", "lima", "pune", "oslo"], dtype=dtype), "n": [1.0, 2, 3, 4]}
+    )
+    columns = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["city"]), remainder="passthrough"
+    )
+    model = make_pipeline(columns, LogisticRegression()).fit(sample, [0, 1, 0, 1])
+    save_model(model, sample, tmp_path / MODEL_FILE)
+    assert json.loads((tmp_path / INPUT_SCHEMA).read_text())["schema"][0]["dtype"] == "object"
+    scorer = Scorer(Settings(model_dir=tmp_path, model_file=MODEL_FILE))
+    scorer.load()
+    features, method = scorer.parse(json.dumps({"data": [{"city": "lima", "n": 2.0}]}).encode())
+    assert features["city"].dtype == sample["city"].dtype
+    assert scorer.predict(features, method) == model.predict(sample.iloc[[1]]).tolist()
+    assert scorer.warm_up == "example"
+
+
+def test_a_model_of_plain_numbers_warms_up_with_zeros(tmp_path: Path) -> None:
+    joblib.dump(LogisticRegression().fit([[1.0, 2.0], [2.0, 1.0]], [0, 1]), tmp_path / MODEL_FILE)
+    scorer = Scorer(Settings(model_dir=tmp_path, model_file=MODEL_FILE))
+    scorer.load()
+    assert (scorer.ready, scorer.warm_up) == (True, "zeros")
+
+
+NOTEBOOK = """
+    import sys
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from {{ cookiecutter.package_name }} import save_model
+
+    def dt_features(frame):
+        return frame[["a"]] * 2
+
+    sample = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    model = make_pipeline(FunctionTransformer(dt_features), LogisticRegression()).fit(sample, [0, 1, 0, 1])
+    if sys.argv[2] == "joblib":
+        import joblib
+        joblib.dump(model, sys.argv[1] + "/{{ cookiecutter.model_file }}")
+    else:
+        save_model(model, sample, sys.argv[1] + "/{{ cookiecutter.model_file }}")
+"""
+
+
+def run_notebook(tmp_path: Path, how: str) -> subprocess.CompletedProcess:
+    """A script run as `python script.py` (its functions live in __main__, as a notebook's do)."""
+    script = tmp_path / "notebook.py"
+    script.write_text(textwrap.dedent(NOTEBOOK))
+    (tmp_path / "out").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(PROJECT / "src")}
+    command = [sys.executable, str(script), str(tmp_path / "out"), how]
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_save_model_refuses_a_model_that_needs_the_notebooks_main(tmp_path: Path) -> None:
+    result = run_notebook(tmp_path, "save_model")
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert "the server can't load this model: {{ cookiecutter.model_file }} needs dt_features from module __main__" in message
+    assert "src/{{ cookiecutter.package_name }}/features.py" in message
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_the_server_names_the_function_it_cannot_import(tmp_path: Path, serve: Any) -> None:
+    assert run_notebook(tmp_path, "joblib").returncode == 0
+    client = serve(tmp_path / "out")
+    health = client.get("/health")
+    assert health.status == 503
+    reason = "model needs dt_features from module __main__, which the server can't import"
+    assert reason in json.dumps(health.json) and str(tmp_path) not in json.dumps(health.json)
+    scorer = Scorer(Settings(model_dir=tmp_path / "out", model_file=MODEL_FILE))
+    scorer.load()
+    assert "src/{{ cookiecutter.package_name }}/features.py" in scorer.detail
+
+
+def test_a_model_that_refuses_the_schemas_row_is_ready_without_warm_up(
+    tmp_path: Path, serve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No example row, and the schema's medians are not numbers the model takes (log of -4)."""
+    sample = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    model = make_pipeline(FunctionTransformer(np.log), LogisticRegression()).fit(sample, [0, 1, 0, 1])
+    joblib.dump(model, tmp_path / MODEL_FILE)
+    stats = {"count": 4.0, "median": -4.0}
+    attribute = {
+        "dtype": "float64",
+        "feature_type": "Continuous",
+        "name": "a",
+        "required": True,
+        "domain": {"values": "Continuous", "stats": stats, "constraints": []},
+    }
+    (tmp_path / INPUT_SCHEMA).write_text(json.dumps({"schema": [attribute], "version": "1.1"}))
+    with caplog.at_level(logging.INFO):
+        client = serve(tmp_path)
+    assert client.get("/health").status == 200
+    (ready,) = [record for record in caplog.records if record.getMessage() == "model ready"]
+    assert ready.fields["warm_up"] == "none"
+    assert any(
+        "refused the warm-up row built from the input schema" in r.getMessage() for r in caplog.records
+    )
+    reply = client.post("/predict", json_body={"data": [{"a": 2.0}]})
+    assert reply.json == {"predictions": model.predict(sample.iloc[[1]]).tolist()}

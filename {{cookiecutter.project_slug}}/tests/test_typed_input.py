@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from train import customers
 
 from {{ cookiecutter.package_name }} import save_model
+from {{ cookiecutter.package_name }}.scorer import Scorer
+from {{ cookiecutter.package_name }}.settings import Settings
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
 RECORDS = [
@@ -45,7 +48,7 @@ def test_the_churn_pipeline_serves_typed_records_with_text_and_missing_values(
     assert client.post("/predict", json_body={"instances": rows}).json == {"predictions": expected}
     columns = {name: [record[name] for record in RECORDS] for name in ("age", "income", "city")}
     assert client.post("/predict", json_body={"data": columns}).json == {"predictions": expected}
-    # The body OCI's ADS library sends for a DataFrame: df.to_json().
+    # A DataFrame's df.to_json() as the body (ADS sends it inside its envelope: test_ads_envelope.py).
     ads_body = frame(RECORDS).to_json().encode()
     assert client.post("/predict", ads_body).json == {"predictions": expected}
 
@@ -233,9 +236,92 @@ def test_a_numeric_model_without_signature_keeps_the_array_for_numbers(
         client = serve(tmp_path)
     (ready,) = [record for record in caplog.records if record.getMessage() == "model ready"]
     assert ready.fields["input"].startswith("array for numbers, else DataFrame of the JSON types")
+    assert ready.fields["warm_up"] == "none"
     rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
     frame = pd.DataFrame(rows, columns=model.feature_names_in_)
     reply = client.post("/predict", json_body={"instances": rows})
     assert reply.json["predictions"] == model.predict(frame).tolist()
     gap = client.post("/predict", json_body={"instances": [[5.1, None, 1.4, 0.2]]})  # not a number: the frame
     assert gap.status == 400 and gap.json["error"].startswith("the model could not use these rows")
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, pd.DataFrame]:
+    """A model of a date (as its int64 count of the dtype's unit) and an ordered category."""
+    folder = tmp_path_factory.mktemp("dated")
+    rng = np.random.default_rng(2)
+    days = rng.integers(0, 900, 200)
+    sample = pd.DataFrame(
+        {
+            "signup": pd.Timestamp("2023-01-01") + pd.to_timedelta(days, unit="D"),
+            "size": pd.Categorical(
+                rng.choice(["low", "medium", "high"], 200), ["low", "medium", "high"], ordered=True
+            ),
+        }
+    )
+    when = make_pipeline(FunctionTransformer(methodcaller("astype", "int64")), StandardScaler())
+    columns = ColumnTransformer([("when", when, ["signup"]), ("size", OneHotEncoder(), ["size"])])
+    model = make_pipeline(columns, LogisticRegression()).fit(sample, days > 450)
+    save_model(model, sample, folder / MODEL_FILE)
+    return folder, model, sample
+
+
+def test_a_date_is_iso_8601_text_or_epoch_milliseconds(
+    serve: Any, dated: tuple[Path, Any, pd.DataFrame]
+) -> None:
+    folder, model, sample = dated
+    schema = json.loads((folder / "input_schema.json").read_text())
+    signup, _ = schema["schema"]
+    assert (signup["dtype"], signup["feature_type"], signup["domain"]["constraints"]) == (
+        sample["signup"].dtype.name,
+        "DateTime",
+        [],
+    )
+    assert list(signup["domain"]["stats"]) == ["count", "sample maximum", "sample minimum"]
+    client = serve(folder)
+    moments = ["2024-09-27", "2024-09-27T02:00:00+02:00", 1727395200000, 1727395200000.0]
+    records = [{"signup": moment, "size": "high"} for moment in moments]
+    reply = client.post("/predict", json_body={"data": records, "method": "predict_proba"})
+    expected = pd.DataFrame({"signup": [pd.Timestamp("2024-09-27")] * 4, "size": ["high"] * 4})
+    expected = expected.astype({"signup": sample["signup"].dtype, "size": sample["size"].dtype})
+    assert [list(row.values()) for row in reply.json["predictions"]] == model.predict_proba(expected).tolist()
+    columns = {"signup": [1727395200000], "size": ["high"]}  # how df.to_json() sends dates
+    assert (
+        client.post("/predict", json_body={"data": columns}).json["predictions"]
+        == model.predict(expected[:1]).tolist()
+    )
+
+
+def test_the_frame_has_the_training_dtypes_and_the_order_of_the_categories(
+    dated: tuple[Path, Any, pd.DataFrame],
+) -> None:
+    folder, _, sample = dated
+    scorer = Scorer(Settings(model_dir=folder, model_file=MODEL_FILE))
+    scorer.load()
+    body = {"data": [{"signup": "2024-01-02T03:04:05", "size": "medium"}, {"signup": 0, "size": "low"}]}
+    features, _ = scorer.parse(json.dumps(body).encode())
+    assert features["signup"].dtype == sample["signup"].dtype
+    assert features["signup"].tolist() == [pd.Timestamp("2024-01-02T03:04:05"), pd.Timestamp("1970-01-01")]
+    assert features["size"].dtype == sample["size"].dtype  # the categories, in order, and ordered
+    assert features["size"].cat.ordered and list(features["size"].cat.categories) == ["low", "medium", "high"]
+
+
+@pytest.mark.parametrize(
+    ("signup", "message"),
+    [
+        pytest.param("27/09/2024", 'got "27/09/2024", expected a date: ISO 8601 text or epoch', id="not-iso"),
+        pytest.param("", 'got "", expected a date', id="empty"),
+        pytest.param(True, "got true, expected a date", id="bool"),
+        pytest.param(1.5, "got 1.5, expected a date", id="fraction"),
+        pytest.param(10**20, "got 100000000000000000000, a date outside the range", id="out-of-range"),
+        pytest.param(None, "got null, expected a date", id="null"),
+    ],
+)
+def test_anything_else_for_a_date_is_a_400_naming_row_and_feature(
+    serve: Any, dated: tuple[Path, Any, pd.DataFrame], signup: Any, message: str
+) -> None:
+    good = {"signup": "2024-09-27", "size": "low"}
+    reply = serve(dated[0]).post("/predict", json_body={"data": [good, {**good, "signup": signup}]})
+    assert reply.status == 400
+    assert reply.json["error"].startswith('row 1, feature "signup": ')
+    assert message in reply.json["error"]

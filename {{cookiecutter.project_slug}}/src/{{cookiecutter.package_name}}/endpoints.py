@@ -25,12 +25,13 @@ def health(scorer: Scorer) -> Answer:
 
 
 def predict(scorer: Scorer, body: bytes, content_type: str | None) -> Answer:
-    """Predictions for a JSON body, or a 4xx/5xx JSON error that names the problem."""
+    """Predictions for a JSON body (``{"predictions": [...]}``, or ``{"prediction": [...]}``
+    for ADS's envelope), or a 4xx/5xx JSON error that names the problem."""
     if not scorer.ready:
         return 503, {"error": f"model not ready ({scorer.state.value}): {scorer.reason}"}
     try:
         check_content_type(content_type)
-        features, method = scorer.parse(body)
+        features, method, answer_key = scorer.parse_request(body)
     except PayloadError as error:
         return error.status, {"error": bounded(str(error))}
     try:
@@ -45,7 +46,7 @@ def predict(scorer: Scorer, body: bytes, content_type: str | None) -> Answer:
     except Exception:
         log.exception("prediction failed")
         return 500, {"error": "prediction failed; the server log has the details"}
-    return 200, {"predictions": predictions}
+    return 200, {answer_key: predictions}
 
 
 def bounded(message: str) -> str:

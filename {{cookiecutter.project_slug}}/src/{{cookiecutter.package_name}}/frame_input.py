@@ -9,7 +9,13 @@ column gets the dtype the model was trained on:
 | integer | whole numbers | int; float with NaN when some are missing |
 | boolean | ``true``, ``false`` | bool |
 | text | strings | the signature's dtype (pandas ``str``, or ``object``) |
-| category | values of the categories' type | pandas ``category``: the training categories, then new ones |
+| category | values of the categories' type | pandas ``category``: the training categories (in order, ``ordered`` kept), then new ones |
+| datetime | ISO 8601 text, or epoch milliseconds (what ``DataFrame.to_json`` sends) | the signature's ``datetime64`` dtype |
+
+A date's text may carry an offset (``2024-09-27T10:00:00+02:00``): it is converted to UTC,
+and to the feature's time zone if it has one; text without an offset and epoch milliseconds
+are UTC. Anything else (text that is not ISO 8601, a fraction of a millisecond, ``true``, a
+date out of the dtype's range) is a 400 naming the row and the feature.
 
 ``null`` is a missing value where the feature may be missing, and a 400 elsewhere. Values
 the model never saw (a new city) go to the model, which decides (``handle_unknown``).
@@ -26,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .payload import COLUMNS, RECORDS, Body, PayloadError, check_columns, check_keys, named_forms, shown
-from .signature import BOOLEAN, CATEGORY, INTEGER, NUMBER, TEXT, Feature
+from .signature import BOOLEAN, CATEGORY, DATETIME, INTEGER, NUMBER, TEXT, Feature
 
 NONE = type(None)
 NUMBERS = {int, float}
@@ -35,8 +41,16 @@ EXPECTED = {
     INTEGER: "a whole number",
     BOOLEAN: "true or false",
     TEXT: "text (a JSON string)",
+    DATETIME: "a date: ISO 8601 text or epoch milliseconds",
 }
-JSON_SCHEMA_TYPES = {NUMBER: "number", INTEGER: "integer", BOOLEAN: "boolean", TEXT: "string"}
+JSON_SCHEMA_TYPES = {
+    NUMBER: ["number"],
+    INTEGER: ["integer"],
+    BOOLEAN: ["boolean"],
+    TEXT: ["string"],
+    DATETIME: ["string", "integer"],
+}
+WHOLE = (INTEGER, DATETIME)  # floats only when whole
 
 
 def _expected(feature: Feature) -> str:
@@ -90,7 +104,7 @@ class FrameInput:
         feature = self.typed[name]
         allowed = _ALLOWED[feature.kind](feature) | ({NONE} if not feature.required else set())
         types = set(map(type, values))
-        if not types <= allowed or (feature.kind == INTEGER and float in types):
+        if not types <= allowed or (feature.kind in WHOLE and float in types):
             _check_each(feature, values, allowed)
         return _BUILD[feature.kind](feature, values, NONE in types)
 
@@ -116,20 +130,20 @@ class FrameInput:
             return {"type": ["number", "string", "boolean", "null"]}
         feature = self.typed[name]
         if feature.kind == CATEGORY:
-            schema: dict[str, Any] = {"type": "string" if _text_categories(feature) else "number"}
+            types = ["string" if _text_categories(feature) else "number"]
         else:
-            schema = {"type": JSON_SCHEMA_TYPES[feature.kind]}
+            types = JSON_SCHEMA_TYPES[feature.kind]
+        types = types + ([] if feature.required else ["null"])
+        schema: dict[str, Any] = {"type": types[0] if len(types) == 1 else types}
         if feature.values and feature.kind != BOOLEAN:
             schema["examples"] = list(feature.values[:5])
-        if not feature.required:
-            schema["type"] = [schema["type"], "null"]
         return schema
 
 
 def _check_each(feature: Feature, values: list[Any], allowed: set[type]) -> None:
     """Refuse the first value of a wrong type (or a fraction for an integer feature)."""
     for index, value in enumerate(values):
-        whole = feature.kind != INTEGER or type(value) is not float or value.is_integer()
+        whole = feature.kind not in WHOLE or type(value) is not float or value.is_integer()
         if type(value) in allowed and whole:
             continue
         if value is None:
@@ -194,14 +208,50 @@ def _boolean(feature: Feature, values: list[Any], missing: bool) -> Any:
 def _text(feature: Feature, values: list[Any], missing: bool) -> Any:
     if feature.dtype in ("str", "string"):
         return pd.array(values, dtype=feature.dtype)
-    return np.array([np.nan if value is None else value for value in values] if missing else values, object)
+    # A Series: pandas 3 would make an object array of text a "str" column.
+    return pd.Series(
+        [np.nan if value is None else value for value in values] if missing else values, dtype=object
+    )
 
 
 def _category(feature: Feature, values: list[Any], missing: bool) -> pd.Categorical:
     known = list(feature.values or ())
     seen = set(known)
     new = [value for value in dict.fromkeys(values) if value is not None and value not in seen]
-    return pd.Categorical(values, categories=known + new)
+    return pd.Categorical(values, categories=known + new, ordered=feature.ordered)
+
+
+def _datetime(feature: Feature, values: list[Any], missing: bool) -> Any:
+    dtype = pd.api.types.pandas_dtype(feature.dtype)
+    try:
+        return _dates(values, dtype)
+    except (ValueError, TypeError, OverflowError):  # pandas' OutOfBoundsDatetime is a ValueError
+        pass
+    for index, value in enumerate(values):  # which row: the first that fails alone
+        try:
+            _dates([value], dtype)
+        except (ValueError, TypeError, OverflowError):
+            if type(value) is str:
+                detail = f"expected {EXPECTED[DATETIME]}"
+            else:
+                detail = f"a date outside the range of the model's {dtype}"
+            raise PayloadError(
+                f'row {index}, feature "{feature.name}": got {shown(value)}, {detail}'
+            ) from None
+    raise PayloadError(f'feature "{feature.name}": the dates could not be read')
+
+
+def _dates(values: list[Any], dtype: Any) -> Any:
+    """ISO 8601 text and epoch milliseconds as ``dtype`` (``ValueError`` when one is neither)."""
+    texts = pd.Series([value if type(value) is str else None for value in values], dtype=object)
+    epochs = pd.Series([value if type(value) in NUMBERS else np.nan for value in values], dtype="float64")
+    dates = pd.to_datetime(texts, format="ISO8601", utc=True)
+    dates = dates.fillna(pd.to_datetime(epochs, unit="ms", utc=True))
+    if (dates.isna() & pd.Series([value is not None for value in values])).any():
+        raise ValueError("not a date")  # empty text
+    timezone = getattr(dtype, "tz", None)
+    dates = dates.dt.tz_convert(timezone) if timezone is not None else dates.dt.tz_localize(None)
+    return dates.astype(dtype).array
 
 
 _ALLOWED: dict[str, Callable[[Feature], set[type]]] = {
@@ -210,6 +260,7 @@ _ALLOWED: dict[str, Callable[[Feature], set[type]]] = {
     BOOLEAN: lambda feature: {bool},
     TEXT: lambda feature: {str},
     CATEGORY: lambda feature: {str} if _text_categories(feature) else NUMBERS,
+    DATETIME: lambda feature: {str} | NUMBERS,  # floats only when whole (checked apart)
 }
 _BUILD: dict[str, Callable[[Feature, list[Any], bool], Any]] = {
     NUMBER: _number,
@@ -217,6 +268,7 @@ _BUILD: dict[str, Callable[[Feature, list[Any], bool], Any]] = {
     BOOLEAN: _boolean,
     TEXT: _text,
     CATEGORY: _category,
+    DATETIME: _datetime,
 }
 
 

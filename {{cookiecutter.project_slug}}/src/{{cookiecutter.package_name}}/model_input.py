@@ -5,6 +5,9 @@
   whole numbers for integer features). Warm-up: the example.
 - Saved with any other signature: a DataFrame of the signature's dtypes (each value's
   type and whether it may be missing are checked). Warm-up: the example.
+- A signature without an example row (ADS writes none): as above, with a row built from
+  the input schema (``signature.schema_row``) in place of the example; a model that refuses
+  that row is served without warm-up.
 - Plain ``joblib.dump``, fitted on a DataFrame (``feature_names_in_``): a DataFrame of
   the JSON types sent (one kind of value per feature); but when the model answers a row
   of zeros as an array exactly as it does as a DataFrame, bodies of numbers only still
@@ -26,8 +29,11 @@ from .signature import INTEGER, NUMBER, Signature
 Run = Callable[[Any, str], list[Any]]  # features, method -> answers
 
 
-def choose_input(model: Any, signature: Signature | None, methods: list[str], run: Run) -> tuple[Any, str]:
-    """The input for ``model`` and why, in words for the log."""
+def choose_input(
+    model: Any, signature: Signature | None, methods: list[str], run: Run, example: bytes | None = None
+) -> tuple[Any, str]:
+    """The input for ``model`` and why, in words for the log; ``example``: a /predict body of
+    one row to compare the array and the DataFrame on (the signature's example by default)."""
     from .frame_input import FrameInput  # pandas, imported only by models that may need it
 
     if signature is None:
@@ -43,11 +49,12 @@ def choose_input(model: Any, signature: Signature | None, methods: list[str], ru
         return frame, "DataFrame of the JSON types (no signature: no typed checks, no warm-up)"
     frame = FrameInput(signature.names, signature.features)
     numbers = all(feature.kind in (NUMBER, INTEGER) and feature.required for feature in signature.features)
-    if not numbers or not signature.example:
+    example = example or signature.example
+    if not numbers or not example:
         return frame, "typed DataFrame"
     integers = tuple(index for index, feature in enumerate(signature.features) if feature.kind == INTEGER)
     array = ArrayInput(len(signature.names), signature.names, integers)
-    if same_answers(array, frame, signature.example, methods, run):
+    if same_answers(array, frame, example, methods, run):
         return array, "array (numbers only, same answers as the DataFrame)"
     return frame, "typed DataFrame (the model needs its column names)"
 

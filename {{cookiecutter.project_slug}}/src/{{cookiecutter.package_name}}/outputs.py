@@ -6,7 +6,8 @@
 | ``predict_proba`` | ``{class label: probability}`` |
 | ``decision_function`` | ``{class label: score}``; a binary classifier's one score, for ``classes_[1]`` |
 
-Class labels become JSON object keys, which are strings: a label 1 is ``"1"``.
+Class labels become JSON object keys, which are strings: a label 1 is ``"1"``. The list
+goes under ``predictions``, or ``prediction`` for a body in ADS's envelope (``payload``).
 """
 
 from __future__ import annotations
@@ -62,8 +63,17 @@ class Outputs:
             "description": "predict: a label or a number; predict_proba: {label: probability}; "
             "decision_function: {label: score}, or one score for a binary classifier",
         }
+        answers = {"type": "array", "items": answer, "description": "one per row"}
         return {
             "type": "object",
-            "properties": {"predictions": {"type": "array", "items": answer, "description": "one per row"}},
-            "required": ["predictions"],
+            "oneOf": [
+                {"properties": {"predictions": answers}, "required": ["predictions"]},
+                {
+                    "properties": {"prediction": answers},
+                    "required": ["prediction"],
+                    "description": "the answer to OCI ADS's envelope, as ADS's own score.py answers",
+                },
+            ],
+            "minProperties": 1,
+            "maxProperties": 1,
         }

@@ -8,14 +8,27 @@ Accepted bodies (one JSON object):
 - ``{"data": [{"sepal_length": 5.1, ...}, ...]}``: records keyed by feature name
 - ``{"data": {"sepal_length": [5.1, 6.2], ...}}``: columns keyed by feature name
 - ``{"data": {"sepal_length": 5.1, ...}}``: a single record
-- ``{"sepal_length": {"0": 5.1, "1": 6.2}, ...}``: a pandas ``DataFrame.to_json()``, the
-  body OCI's ADS library sends by default: its keys exactly the model's features
+- ``{"sepal_length": {"0": 5.1, "1": 6.2}, ...}``: a pandas ``DataFrame.to_json()``, its
+  keys the model's features (features that may be missing may be left out)
+- ``{"data": ..., "data_type": "<class '...'>"}``: the envelope of OCI's ADS library
+  (``SklearnModel.predict``, ``ModelDeployment.predict``), read as ADS's own score.py reads it:
+
+  | ``data_type`` (``"<class '...'>"``) | ``data`` |
+  |---|---|
+  | ``pandas.core.frame.DataFrame``, ``list``, ``tuple``, ``dict``, ``str`` | ``to_json()``'s columns or any form of ``"data"`` above, as JSON text (ADS sends a DataFrame as the text of ``df.to_json()``) or as it is |
+  | ``numpy.ndarray`` | base64 of ``np.save``: rows (2-D), or one row (1-D) |
+  | ``pandas.core.series.Series`` | ``series.tolist()``: one row, in feature order |
+
+  (pandas 3 names its classes ``pandas.DataFrame`` and ``pandas.Series``: read too), and
+  answered as ADS's score.py answers: ``{"prediction": [...]}``. Every other form is
+  answered ``{"predictions": [...]}``.
 
 Beside ``instances`` or ``data``, ``"method"`` may ask for ``predict_proba`` or
-``decision_function`` instead of the default. ``read_body`` checks the structure;
-``ArrayInput`` (numbers only, the fast path) and ``frame_input.FrameInput`` (typed
-columns as a DataFrame) check the values. Anything wrong raises ``PayloadError``,
-whose message names the problem.
+``decision_function`` instead of the default (in ADS's envelope too, though ADS never
+sends it). ``read_body`` checks the structure; ``ArrayInput`` (numbers only, the fast
+path) and ``frame_input.FrameInput`` (typed columns as a DataFrame) check the values,
+whichever form they came in. Anything wrong raises ``PayloadError``, whose message names
+the problem.
 
 The hot path: ``ArrayInput.decode`` takes rows of numbers straight from the bytes,
 decoded and type-checked in compiled code (msgspec: 5 times the standard library's
@@ -33,6 +46,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from . import npy_input
+
 EXAMPLE = '{"instances": [[...feature values...]]}'
 JSON_TYPES = ("application/json",)
 METHODS = ("predict", "predict_proba", "decision_function")
@@ -40,6 +55,21 @@ METHODS = ("predict", "predict_proba", "decision_function")
 # schema would not match the binary one at its edge, so the schema leaves it out.
 NUMBER = {"type": "number", "description": "a finite double-precision number"}
 ROWS, RECORDS, COLUMNS = "rows", "records", "columns"
+PREDICTIONS, ADS_PREDICTION = "predictions", "prediction"  # the answer's key: ours, ADS's
+ENVELOPE_KEYS = frozenset({"instances", "data", "data_type", "method"})
+# ADS's data_type, str(type(data)) in the client (pandas 3 names its classes pandas.DataFrame):
+NUMPY, SERIES, JSON_DATA = "numpy", "series", "json"
+DATA_TYPES = {
+    "<class 'pandas.core.frame.DataFrame'>": JSON_DATA,
+    "<class 'pandas.DataFrame'>": JSON_DATA,
+    "<class 'numpy.ndarray'>": NUMPY,
+    "<class 'pandas.core.series.Series'>": SERIES,
+    "<class 'pandas.Series'>": SERIES,
+    "<class 'list'>": JSON_DATA,
+    "<class 'tuple'>": JSON_DATA,
+    "<class 'dict'>": JSON_DATA,
+    "<class 'str'>": JSON_DATA,
+}
 
 
 class PayloadError(ValueError):
@@ -53,11 +83,13 @@ class PayloadError(ValueError):
 @dataclass(frozen=True)
 class Body:
     """A body whose structure is checked: ``form`` is ROWS (a list of lists), RECORDS (a
-    list of objects) or COLUMNS (an object of lists); ``method`` is None for the default."""
+    list of objects) or COLUMNS (an object of lists); ``method`` is None for the default;
+    ``answer_key``: ``prediction`` for ADS's envelope, else ``predictions``."""
 
     form: str
     value: Any
     method: str | None = None
+    answer_key: str = PREDICTIONS
 
 
 def check_content_type(content_type: str | None) -> None:
@@ -82,17 +114,23 @@ def load_json(body: bytes) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise PayloadError("body is not UTF-8 text") from None
+    return parse_json(text)
+
+
+def parse_json(text: str, where: str = "") -> Any:
+    """Decode JSON text strictly (no NaN/Infinity); ``where`` begins each error message."""
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
-        where = f"line {error.lineno} column {error.colno}"
-        raise PayloadError(f"malformed JSON: {error.msg} at {where}") from None
+        at = f"line {error.lineno} column {error.colno}"
+        message = f"malformed JSON: {error.msg} at {at}"
     except RecursionError:
-        raise PayloadError("JSON is nested too deeply") from None
-    except PayloadError:  # NaN or Infinity (_reject_constant)
-        raise
+        message = "JSON is nested too deeply"
+    except PayloadError as error:  # NaN or Infinity (_reject_constant)
+        message = str(error)
     except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
-        raise PayloadError("a number in the body has too many digits") from None
+        message = "a number in the body has too many digits"
+    raise PayloadError(where + message)
 
 
 def shown(value: Any) -> str:
@@ -106,11 +144,15 @@ def read_body(body: bytes, names: list[str] | None) -> Body:
     document = load_json(body)
     if not isinstance(document, dict):
         raise PayloadError(f"body must be a JSON object such as {EXAMPLE}")
-    if names and set(document) == set(names) and all(isinstance(value, dict) for value in document.values()):
+    if (
+        names
+        and _pandas_columns(document)
+        and (set(document) == set(names) or not ENVELOPE_KEYS & set(document))
+    ):
         return Body(COLUMNS, _indexed_columns(document, names))
-    method = document.get("method")
-    if "method" in document and method not in METHODS:
-        raise PayloadError(f'"method" must be one of {", ".join(METHODS)} (got {shown(method)})')
+    method = _method(document)
+    if "data_type" in document:
+        return _envelope(document, names, method)
     keys = set(document) - {"method"}
     if len(keys & {"instances", "data"}) != 1 or keys - {"instances", "data"}:
         raise PayloadError(
@@ -119,14 +161,62 @@ def read_body(body: bytes, names: list[str] | None) -> Body:
         )
     if "instances" in document:
         return Body(ROWS, _rows(document["instances"], "instances"), method)
-    value = document["data"]
+    return _data(document["data"], method)
+
+
+def _method(document: dict[str, Any]) -> str | None:
+    method = document.get("method")
+    if "method" in document and method not in METHODS:
+        raise PayloadError(f'"method" must be one of {", ".join(METHODS)} (got {shown(method)})')
+    return method
+
+
+def _data(value: Any, method: str | None, answer_key: str = PREDICTIONS) -> Body:
+    """The form of the value of ``"data"``: rows, a row, records, a record or columns."""
     if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-        return Body(RECORDS, value, method)
+        return Body(RECORDS, value, method, answer_key)
     if isinstance(value, dict):
         if value and all(isinstance(column, list) for column in value.values()):
-            return Body(COLUMNS, value, method)
-        return Body(RECORDS, [value], method)
-    return Body(ROWS, _rows(value, "data"), method)
+            return Body(COLUMNS, value, method, answer_key)
+        return Body(RECORDS, [value], method, answer_key)
+    return Body(ROWS, _rows(value, "data"), method, answer_key)
+
+
+def _pandas_columns(document: dict[str, Any]) -> bool:
+    """Whether ``document`` has the shape of ``DataFrame.to_json()``: objects of row labels."""
+    return bool(document) and all(isinstance(value, dict) for value in document.values())
+
+
+def _envelope(document: dict[str, Any], names: list[str] | None, method: str | None) -> Body:
+    """ADS's ``{"data": ..., "data_type": ...}``, read as its score.py reads it."""
+    if "data" not in document or set(document) - {"data", "data_type", "method"}:
+        raise PayloadError(
+            f'ADS\'s body must have "data" and "data_type", and may have "method" (got {sorted(document)})'
+        )
+    data_type, data = document["data_type"], document["data"]
+    kind = DATA_TYPES.get(data_type) if isinstance(data_type, str) else None
+    if kind is None:
+        raise PayloadError(
+            f'"data_type" {shown(data_type)} is not one ADS sends for a DataFrame, a numpy array, a '
+            f"Series, a list, a tuple, a dict or a str, such as \"<class 'pandas.core.frame.DataFrame'>\""
+        )
+    if kind == NUMPY:
+        try:
+            rows = npy_input.rows(data)
+        except ValueError as error:
+            raise PayloadError(f'"data": {error}') from None
+        if not rows:
+            raise PayloadError('"data": the numpy array holds no rows')
+        return Body(ROWS, rows, method, ADS_PREDICTION)
+    if kind == SERIES:  # ADS sends series.tolist(): the values of one row, without the index
+        if not isinstance(data, list) or not data:
+            raise PayloadError('"data" of a Series must be a non-empty list of values, one per feature')
+        return Body(ROWS, [data], method, ADS_PREDICTION)
+    if isinstance(data, str):  # a DataFrame's to_json(), or any JSON text (ADS reads a str so)
+        data = parse_json(data, '"data" (the JSON text of a DataFrame): ')
+    if names and isinstance(data, dict) and _pandas_columns(data):
+        return Body(COLUMNS, _indexed_columns(data, names), method, ADS_PREDICTION)
+    return _data(data, method, ADS_PREDICTION)
 
 
 def _rows(value: Any, field: str) -> list[Any]:
@@ -138,15 +228,22 @@ def _rows(value: Any, field: str) -> list[Any]:
 
 
 def _indexed_columns(document: dict[str, dict[str, Any]], names: list[str]) -> dict[str, list[Any]]:
-    """pandas' ``{"feature": {"row label": value}}`` as columns, rows in the first column's order."""
-    first = next(iter(document))
+    """pandas' ``{"feature": {"row label": value}}`` as columns, rows in the first feature's
+    order. Columns that are not features are kept (empty) for ``check_columns`` to name."""
+    features = set(names)
+    present = [name for name in document if name in features]
+    if not present:
+        return {name: [] for name in document}
+    first = present[0]
     labels = list(document[first])
-    for name in names:
+    for name in present:
         if document[name].keys() != set(labels):
             raise PayloadError(f'column "{name}" does not have the same row labels as "{first}"')
     if not labels:
         raise PayloadError("the columns hold no rows")
-    return {name: [document[name][label] for label in labels] for name in names}
+    return {
+        name: [document[name][label] for label in labels] if name in features else [] for name in document
+    }
 
 
 def require_names(feature_names: list[str] | None) -> list[str]:
@@ -299,7 +396,7 @@ def named_forms(values: dict[str, dict[str, Any]], required: set[str]) -> dict[s
         "pandas": {
             "type": "object",
             "properties": labelled,
-            "required": list(values),
+            "required": [name for name in values if name in required],
             "additionalProperties": False,
         },
     }
@@ -308,8 +405,8 @@ def named_forms(values: dict[str, dict[str, Any]], required: set[str]) -> dict[s
 def request_schema(forms: dict[str, dict[str, Any]], methods: list[str]) -> dict[str, Any]:
     """The JSON Schema of exactly the bodies an input takes, for OpenAPI.
 
-    Two things it can't say: the columns must be of one length, and the pandas form's
-    columns must have the same row labels.
+    What it can't say: the columns must be of one length, the pandas form's columns must
+    have the same row labels, and the text in ADS's envelope must be what it describes.
     """
     rows = [forms["rows"], forms["row"]]
     data = [forms[name] for name in ("rows", "row", "records", "record", "columns") if name in forms]
@@ -328,7 +425,45 @@ def request_schema(forms: dict[str, dict[str, Any]], methods: list[str]) -> dict
     ]
     if "pandas" in forms:
         options.append(forms["pandas"])
+    options.append(_envelope_schema(forms, data, method))
     return {"type": "object", "oneOf": options}
+
+
+def _envelope_schema(
+    forms: dict[str, dict[str, Any]], data: list[dict[str, Any]], method: dict[str, Any]
+) -> dict[str, Any]:
+    """ADS's envelope, one option per kind of ``data_type``; answered under ``prediction``."""
+    json_text = {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "description": "JSON text of the forms beside it, such as a DataFrame's to_json()",
+    }
+    npy = {
+        "type": "string",
+        "contentEncoding": "base64",
+        "description": "base64 of np.save: rows, or one row",
+    }
+    by_kind = {
+        JSON_DATA: {"oneOf": [json_text, *data, *([forms["pandas"]] if "pandas" in forms else [])]},
+        NUMPY: npy,
+        SERIES: {**forms["row"], "description": "series.tolist(): one row, in feature order"},
+    }
+    return {
+        "description": 'OCI ADS\'s envelope (SklearnModel.predict), answered {"prediction": [...]}',
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "data": schema,
+                    "data_type": {"enum": [name for name, of in DATA_TYPES.items() if of == kind]},
+                    "method": method,
+                },
+                "required": ["data", "data_type"],
+                "additionalProperties": False,
+            }
+            for kind, schema in by_kind.items()
+        ],
+    }
 
 
 def _feature(column: int, names: list[str] | None) -> str:

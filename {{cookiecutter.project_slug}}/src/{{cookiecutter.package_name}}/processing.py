@@ -4,7 +4,8 @@
 the signature's columns or, for a numbers-only model, a 2-D numpy array) and returns what
 the model is called with: derive a feature, rename or drop columns, parse dates.
 ``postprocess`` gets the answers (one JSON-ready value per row, see ``outputs.py``) and the
-method that made them, and returns what the caller gets under ``"predictions"``.
+method that made them, and returns what the caller gets under ``"predictions"``
+(``"prediction"`` for a body in ADS's envelope).
 
 Raise ``ValueError`` for a request the model should not see: the caller gets a 400 with
 its message. Anything else raised is a 500, its traceback in the log only. Both run in

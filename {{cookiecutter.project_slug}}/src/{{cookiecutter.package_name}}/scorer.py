@@ -6,6 +6,11 @@ answered a warm-up prediction (under gunicorn, a worker takes connections only
 once ``wait()`` says the load is over: see gunicorn.conf.py). A model that fails to load leaves the server
 up with ``/health`` saying why (state ``failed``) instead of a crash loop.
 
+The warm-up (logged in the "model ready" line as ``warm_up``): the signature's example
+row (``example``); without one, as ADS saves models, a row built from the input schema
+(``schema``; a model that refuses it is served without warm-up, with a warning); a row of
+zeros for a model of plain numbers (``zeros``); else ``none``.
+
 A request goes: ``parse`` (the body into the model's input: ``model_input.py``), then
 ``predict``: ``processing.preprocess``, the model's method, ``processing.postprocess``.
 """
@@ -15,6 +20,9 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import re
+import subprocess
+import sys
 import threading
 import warnings
 import weakref
@@ -30,9 +38,9 @@ from . import processing
 from .model_input import choose_input
 from .model_path import ModelNotFoundError, resolve_model_path
 from .outputs import Outputs
-from .payload import ArrayInput, read_body
+from .payload import PREDICTIONS, ArrayInput, read_body
 from .settings import Settings
-from .signature import Signature, read_signature
+from .signature import Signature, read_signature, schema_row
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +61,12 @@ class UnfitModel(ValueError):
 
 
 class UnreadableModel(RuntimeError):
-    """The model file could not be unpickled (another scikit-learn, not a joblib file)."""
+    """The model file could not be unpickled (a function the server can't import, another
+    scikit-learn, not a joblib file); ``public`` is what /health may say of it."""
+
+    def __init__(self, message: str, public: str = "") -> None:
+        super().__init__(message)
+        self.public = public or "model file could not be loaded; the server log has the details"
 
 
 def public_reason(error: Exception) -> str:
@@ -64,8 +77,70 @@ def public_reason(error: Exception) -> str:
     if isinstance(error, ModelNotFoundError):
         return "model file not found in MODEL_DIR; the server log has the details"
     if isinstance(error, UnreadableModel):
-        return "model file could not be loaded; the server log has the details"
+        return error.public
     return f"model failed to load ({type(error).__name__}); the server log has the details"
+
+
+def missing_import(error: BaseException) -> str | None:
+    """What a pickled model refers to that this process can't import, as "name from module
+    module" (a function defined in a notebook lives in ``__main__``), or None."""
+    found = re.search(r"Can't get attribute '([^']+)' on <module '([^']+)'", str(error))
+    if isinstance(error, AttributeError) and found:  # __main__ shows as its spec's name: pytest.__main__
+        return f"{found[1]} from module {'__main__' if found[2].endswith('__main__') else found[2]}"
+    found = re.search(r"module '([^']+)' has no attribute '([^']+)'", str(error))  # newer pythons
+    if isinstance(error, AttributeError) and found:
+        return f"{found[2]} from module {found[1]}"
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        return f"module {error.name}"
+    return None
+
+
+def read_model(path: Path) -> Any:
+    """The model in ``path``, unpickled as the server does; ``UnreadableModel`` says why not."""
+    try:
+        with warnings.catch_warnings():
+            # A model pickled by another scikit-learn version may predict
+            # wrongly: refuse it rather than serve it.
+            warnings.simplefilter("error", category=InconsistentVersionWarning)
+            return joblib.load(path)
+    except Exception as error:
+        if needed := missing_import(error):
+            raise UnreadableModel(
+                f"{path} needs {needed}, which the server can't import: it imports only the "
+                f"package and its dependencies (src on its path, not a notebook's __main__ nor "
+                f"its folder). Put the code in a module of the package, such as "
+                f"src/{{ cookiecutter.package_name }}/features.py, "
+                f"import it from there, then fit and save the model again (save_model checks this)",
+                f"model needs {needed}, which the server can't import; the server log has the details",
+            ) from error
+        raise UnreadableModel(
+            f"{path} could not be loaded ({type(error).__name__}: {error}); save it with joblib "
+            f"and this project's scikit-learn ({sklearn.__version__})"
+        ) from error
+
+
+def load_in_fresh_process(path: Path) -> str:
+    """Load the model at ``path`` in a new python process set up as the server is (run from
+    the artifact's folder, ``src`` on the path): "" when it loads, else why not."""
+    path = path.resolve()
+    source = Path(__file__).resolve().parent.parent  # src/, or the site-packages holding the package
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    check = f"import sys; from {__package__}.scorer import read_model; read_model(sys.argv[1])"
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", check, str(path)],
+            cwd=path.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    except subprocess.TimeoutExpired:
+        return "loading it took more than 15 minutes"
+    if run.returncode == 0:
+        return ""
+    lines = run.stderr.strip().splitlines() or ["no error output"]
+    return lines[-1].removeprefix(f"{__package__}.scorer.UnreadableModel: ").replace(str(path), path.name)
 
 
 class Scorer:
@@ -81,6 +156,7 @@ class Scorer:
         self.outputs: Outputs | None = None
         self.signature: Signature | None = None
         self.input_kind = ""
+        self.warm_up = ""  # which warm-up ran: "example", "schema", "zeros" or "none"
         self._lock = threading.Lock()
         self._loader: threading.Thread | None = None
         # A fork in the middle of loading (gunicorn --preload forks its workers
@@ -124,23 +200,17 @@ class Scorer:
             log.error("model failed to load; /health answers 503", extra={"fields": {"reason": self.detail}})
             return
         self.state = State.READY
-        self.reason = "model loaded and warmed up"
-        fields = {"input": self.input_kind, "methods": self.outputs.methods if self.outputs else []}
+        self.reason = "model loaded and warmed up" if self.warm_up != "none" else "model loaded"
+        fields = {
+            "input": self.input_kind,
+            "methods": self.outputs.methods if self.outputs else [],
+            "warm_up": self.warm_up,
+        }
         log.info("model ready", extra={"fields": fields})
 
     def _read_model(self, path: Path) -> Any:
         log.info("loading model", extra={"fields": {"model_path": str(path)}})
-        try:
-            with warnings.catch_warnings():
-                # A model pickled by another scikit-learn version may predict
-                # wrongly: refuse it rather than serve it.
-                warnings.simplefilter("error", category=InconsistentVersionWarning)
-                return joblib.load(path)
-        except Exception as error:
-            raise UnreadableModel(
-                f"{path} could not be loaded ({type(error).__name__}: {error}); save it with joblib "
-                f"and this project's scikit-learn ({sklearn.__version__})"
-            ) from error
+        return read_model(path)
 
     def _adopt(self, model: Any, signature: Signature | None) -> None:
         if not hasattr(model, "predict"):
@@ -153,19 +223,38 @@ class Scorer:
         # Arrays are sent in the order of the signature or of feature_names_in_, so
         # scikit-learn's warning about arrays without column names is noise.
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        self.input, self.input_kind = choose_input(model, signature, outputs.methods, self.predict)
+        example = None if signature is None else signature.example or schema_row(signature)
+        self.input, self.input_kind = choose_input(model, signature, outputs.methods, self.predict, example)
         if signature is not None and signature.example:
-            features, _ = self.parse(signature.example)
-            for each in outputs.methods:  # warm-up: the example through every method
-                self.predict(features, each)
+            self._warm_up(signature.example, "example")  # the example through every method
+        elif signature is not None and example:
+            try:  # no example row (ADS writes none): a row built from the input schema
+                self._warm_up(example, "schema")
+            except Exception as error:  # the model's to judge: ready without warm-up
+                self.warm_up = "none"
+                log.warning(
+                    "the model refused the warm-up row built from the input schema: ready without "
+                    "warm-up; save the model with save_model() for an example row",
+                    extra={"fields": {"error": f"{type(error).__name__}: {error}"[:500]}},
+                )
         elif isinstance(self.input, ArrayInput) and self.input.n_features is not None:
             self.predict(np.zeros((1, self.input.n_features)), method)
+            self.warm_up = "zeros"
         else:
+            self.warm_up = "none"
             log.warning(
                 "no example row to warm up with: ready once loaded; save the model with save_model() "
                 "for a signature, typed checks and the warm-up",
                 extra={"fields": {"signature": signature is not None}},
             )
+
+    def _warm_up(self, body: bytes, source: str) -> None:
+        """Answer the /predict body ``body`` with every method; ``source`` names it for the log."""
+        assert self.outputs is not None
+        features, _ = self.parse(body)
+        for each in self.outputs.methods:
+            self.predict(features, each)
+        self.warm_up = source
 
     @property
     def names(self) -> list[str] | None:
@@ -174,13 +263,20 @@ class Scorer:
 
     def parse(self, body: bytes) -> tuple[Any, str]:
         """The model's input and the method asked for, from a /predict body (``PayloadError``)."""
+        features, method, _ = self.parse_request(body)
+        return features, method
+
+    def parse_request(self, body: bytes) -> tuple[Any, str, str]:
+        """``parse``, and the key to answer under: ``prediction`` for ADS's envelope, else
+        ``predictions``."""
         assert self.outputs is not None
         if (decoded := self.input.decode(body)) is not None:  # rows of numbers, the hot path
             features, method = decoded
+            answer_key = PREDICTIONS
         else:
             request = read_body(body, self.names)
-            features, method = self.input.features(request), request.method
-        return features, self.outputs.check(method or self.settings.predict_method)
+            features, method, answer_key = self.input.features(request), request.method, request.answer_key
+        return features, self.outputs.check(method or self.settings.predict_method), answer_key
 
     def predict(self, features: Any, method: str | None = None) -> list[Any]:
         """The answers for ``features``: preprocess, the model's ``method``, postprocess."""

@@ -9,7 +9,9 @@ with the model OCID the first one returns. Put that OCID into deploy/deployment.
 
 The catalog keeps at most 32,000 bytes of each schema: a larger one is sent without the
 listed values of its features with the most values (then without statistics), and the
-command says which; the files in the artifact keep everything.
+command says which; the files in the artifact keep everything. No value of a free-text
+feature (``String``) is ever sent: schemas that ``save_model`` wrote before it followed
+ADS's rules listed them, and the command leaves them out and says so.
 
     python -m {{ cookiecutter.package_name }}_ops catalog [--artifact dist/model_artifact.zip] [--model-dir model_artifact] [--run]
 """
@@ -46,6 +48,18 @@ def compact(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
+def without_text_values(document: dict[str, Any], name: str) -> list[str]:
+    """Drop the listed values of free-text features from ``document``: training data (customer
+    reviews, names) stays out of the catalog's metadata. What was dropped, in words."""
+    dropped = []
+    for attribute in document.get("schema") or []:
+        domain = attribute.get("domain") or {}
+        if attribute.get("feature_type") == "String" and domain.get("constraints"):
+            domain["constraints"] = []
+            dropped.append(f"{name}: the values of {attribute['name']}, free text (never sent)")
+    return dropped
+
+
 def fit_schema(document: dict[str, Any], name: str, limit: int = MAX_SCHEMA_BYTES) -> tuple[str, list[str]]:
     """The schema as the catalog takes it, and what was left out to fit within ``limit`` bytes."""
     trimmed: list[str] = []
@@ -58,7 +72,9 @@ def fit_schema(document: dict[str, Any], name: str, limit: int = MAX_SCHEMA_BYTE
             domain = attribute.get("domain") or {}
             if domain.get(part):
                 domain[part] = [] if part == "constraints" else {}
-                trimmed.append(f"{name}: the {part} of {attribute['name']}")
+                trimmed.append(
+                    f"{name}: the {part} of {attribute['name']}, to fit the catalog's {limit} bytes"
+                )
     text = compact(document)
     if len(text.encode()) > limit:
         raise CatalogError(
@@ -80,7 +96,9 @@ def catalog_body(settings: dict[str, Any], model_dir: Path) -> tuple[dict[str, A
     for key, file_name in (("inputSchema", INPUT_SCHEMA), ("outputSchema", OUTPUT_SCHEMA)):
         path = model_dir / file_name
         if path.is_file():
-            body[key], left_out = fit_schema(json.loads(path.read_text()), file_name)
+            document = json.loads(path.read_text())
+            trimmed += without_text_values(document, file_name)
+            body[key], left_out = fit_schema(document, file_name)
             trimmed += left_out
     body = {key: value for key, value in body.items() if value is not None}
     try:
@@ -129,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         f"# {args.body}: the catalog entry, with {' and '.join(schemas) or 'no schema (no signature saved)'}"
     )
     for left_out in trimmed:
-        print(f"# left out to fit the catalog's {MAX_SCHEMA_BYTES} bytes: {left_out}")
+        print(f"# left out: {left_out}")
     create, upload = catalog_commands(args.body, args.artifact)
     if not args.run:
         print("# 1. create the model entry in the catalog (prints its OCID)")
