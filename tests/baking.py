@@ -79,6 +79,20 @@ ZOO_COMBOS = [
     Combo("zoo:fastapi", {"framework": "fastapi", "python_version": "3.11"}),
 ]
 LIGHTGBM = "lightgbm==4.7.0"
+# Oracle's ADS, in a venv of its own (it needs pandas < 3): the scikit-learn, numpy and joblib of
+# the generated projects, so a model ADS prepares is one the scorer loads.
+PROJECT_PINS = {
+    line.split("==")[0].lower(): line.strip()
+    for line in (TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements.in").read_text().splitlines()
+    if "==" in line and not line.startswith(("#", "{"))
+}
+ADS_REQUIREMENTS = [
+    "oracle-ads==2.16.1",
+    "pandas<3",
+    PROJECT_PINS["scikit-learn"],
+    PROJECT_PINS["numpy"],
+    PROJECT_PINS["joblib"],
+]
 
 
 def hook_scratch(output_dir: Path) -> Path:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import bcrypt
 import pytest
-from baking import LIGHTGBM, TEMPLATE, Combo, bake, find_python, free_port, run
+from baking import ADS_REQUIREMENTS, LIGHTGBM, TEMPLATE, Combo, bake, find_python, free_port, run
 
 
 class Registry(NamedTuple):
@@ -122,3 +122,21 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     yield Registry(host, user, token, str(folder / "auth.json"))
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def ads_python() -> Path:
+    """The python of a venv with Oracle's real ``oracle-ads`` (ADS needs pandas < 3, the projects
+    pin pandas 3: so a venv of its own), made once in build/ads-venv and shared by xdist workers."""
+    venv = TEMPLATE / "build" / "ads-venv"
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / "ads-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = venv / ".installed"
+        if not done.is_file() or done.read_text() != "\n".join(ADS_REQUIREMENTS):
+            shutil.rmtree(venv, ignore_errors=True)
+            run([find_python("3.11"), "-m", "venv", str(venv)], TEMPLATE)
+            pip = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet"]
+            run([*pip, *ADS_REQUIREMENTS], TEMPLATE, timeout=1800)
+            done.write_text("\n".join(ADS_REQUIREMENTS))
+    return venv / "bin/python"

@@ -45,6 +45,7 @@ EXPECTED_FILES = [
     "src/{package}/inline_budget.py",
     "src/{package}/model_input.py",
     "src/{package}/model_path.py",
+    "src/{package}/npy_input.py",
     "src/{package}/oci_rules.py",
     "src/{package}/outputs.py",
     "src/{package}/payload.py",
@@ -57,13 +58,14 @@ EXPECTED_FILES = [
         f"src/{{package}}_ops/{module}.py"
         for module in (
             *("__init__", "__main__", "artifact", "capacity", "catalog", "checkpoint", "cli", "deploy"),
-            *("doctor", "teardown"),
+            *("doctor", "find_model", "teardown"),
             *("deploy_config", "deploy_local", "lifecycle", "lock", "oci_client", "oci_config_file"),
             *("oci_models", "policies", "predict_remote", "scan"),
             *("project", "push_record", "registry", "update_plan"),
         )
     ),
     "tests/conftest.py",
+    "tests/test_ads_envelope.py",
     "tests/test_app.py",
     "tests/test_artifact.py",
     "tests/test_capacity.py",
@@ -71,6 +73,7 @@ EXPECTED_FILES = [
     "tests/test_deploy.py",
     "tests/test_deploy_config.py",
     "tests/test_doctor.py",
+    "tests/test_find_model.py",
     "tests/test_layout.py",
     "tests/test_lifecycle.py",
     "tests/test_lock.py",

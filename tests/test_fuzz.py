@@ -153,7 +153,8 @@ def right_values(attribute: dict) -> st.SearchStrategy:
         return st.floats(min_value=-1e6, max_value=1e6) | st.integers(min_value=-1000, max_value=1000)
     if kind == "Boolean":
         return st.booleans()
-    return st.sampled_from(listed) | st.text(max_size=6)  # text and categories: seen or new
+    seen = st.sampled_from(listed) if listed else st.nothing()  # categories list theirs; text lists none
+    return seen | st.text(max_size=6)  # seen or new
 
 
 def typed_bodies(schema: dict) -> st.SearchStrategy:
