@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from baking import DEFAULT_FLASK, free_port, model_answers, run
+from baking import DEFAULT_FLASK, bake, free_port, model_answers, run
 from serving import call, wait_healthy
 
 MODEL_FILE = "model.joblib"
@@ -139,3 +139,26 @@ def test_host_chooses_the_address_and_a_shells_own_host_is_no_choice(baked) -> N
     # tcsh exports HOST as the machine's name: make serve stays on loopback.
     shown = run(["make", "-n", "serve"], project, HOST=socket.gethostname()).stdout
     assert "--bind 127.0.0.1:8080" in shown, shown
+
+
+@pytest.mark.parametrize("server", ["python", "triton"])
+def test_a_dry_run_runs_nothing_and_a_triton_repository_that_exists_is_kept(
+    server: str, tmp_path: Path
+) -> None:
+    """``make -n`` on a fresh bake prints and runs nothing (no .venv yet); with a Triton model
+    repository in place (deploy-local's unzipped artifact), nothing trains into it."""
+    project = bake(tmp_path / "bake", {"server": server})
+    env = {name: value for name, value in os.environ.items() if name not in CLEAN}
+    for target in ("serve", "smoke", "bench", "artifact"):
+        dry = subprocess.run(["make", "-n", target], cwd=project, env=env, capture_output=True, text=True)
+        assert dry.returncode == 0, (target, dry.stdout, dry.stderr)
+    assert not (project / ".venv").exists() and not (project / "sample_request.json").exists()
+    if server == "triton":
+        repository = tmp_path / "deployed_model"
+        (repository / "my_model_service").mkdir(parents=True)
+        (repository / "my_model_service" / "config.pbtxt").write_text('name: "my_model_service"\n')
+        command = ["make", "-n", "triton-predict", f"MODEL_REPOSITORY={repository}"]
+        dry = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+        assert dry.returncode == 0, dry.stderr
+        assert "train.py" not in dry.stdout and "model-path" not in dry.stdout, dry.stdout
+        assert "triton-predict --url" in dry.stdout

@@ -234,12 +234,14 @@ def pickled_objects() -> str:
     return npy_text(np.array([1, "a"], dtype=object), allow_pickle=True)
 
 
-def forged_shape() -> str:
-    """A header that claims 8 GB of floats, followed by 16 bytes."""
+def forged_shape(shape: tuple[int, ...] = (10**9, 1), descr: str = "<f8") -> str:
+    """A header that claims ``shape`` of ``descr`` (8 GB of floats by default), followed by 16
+    bytes (none when the claim needs none: a size 0)."""
     buffer = io.BytesIO()
-    header = {"descr": "<f8", "fortran_order": False, "shape": (10**9, 1)}
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
     np.lib.format.write_array_header_1_0(buffer, header)
-    return base64.b64encode(buffer.getvalue() + bytes(16)).decode()
+    empty = 0 in shape or np.dtype(descr).itemsize == 0
+    return base64.b64encode(buffer.getvalue() + bytes(0 if empty else 16)).decode()
 
 
 def broken_header() -> str:
@@ -270,7 +272,10 @@ BAD_ENVELOPES = [
     pytest.param(npy_text(np.array([[1 + 2j, 0]])), NUMPY, "dtype complex128 can't be read", id="complex"),
     pytest.param(npy_text(np.zeros((1, 2, 2))), NUMPY, "has 3 dimensions", id="3-d"),
     pytest.param(npy_text(np.float64(1)), NUMPY, "has 0 dimensions", id="0-d"),
-    pytest.param(npy_text(np.zeros((0, 2))), NUMPY, "holds no rows", id="no-rows"),
+    pytest.param(npy_text(np.zeros((0, 2))), NUMPY, "holds no values", id="no-rows"),
+    pytest.param(forged_shape((10**9, 0)), NUMPY, "holds no values (shape (1000000000, 0)", id="no-columns"),
+    pytest.param(forged_shape((10**6,), "<U0"), NUMPY, "holds no values", id="text-of-no-characters"),
+    pytest.param(npy_text(np.ones((1, 2), "longdouble")), NUMPY, "at most float64", id="float128"),
     pytest.param(
         npy_text(np.array([[1.0, 2.0], [3.0, -np.inf]])), NUMPY, "infinity (row 1, column 1)", id="-inf"
     ),

@@ -311,6 +311,8 @@ def test_the_frame_has_the_training_dtypes_and_the_order_of_the_categories(
     [
         pytest.param("27/09/2024", 'got "27/09/2024", expected a date: ISO 8601 text or epoch', id="not-iso"),
         pytest.param("", 'got "", expected a date', id="empty"),
+        pytest.param("now", 'got "now", expected a date', id="now"),  # pandas reads the clock
+        pytest.param("today", 'got "today", expected a date', id="today"),
         pytest.param(True, "got true, expected a date", id="bool"),
         pytest.param(1.5, "got 1.5, expected a date", id="fraction"),
         pytest.param(10**20, "got 100000000000000000000, a date outside the range", id="out-of-range"),

@@ -244,6 +244,9 @@ def _datetime(feature: Feature, values: list[Any], missing: bool) -> Any:
 def _dates(values: list[Any], dtype: Any) -> Any:
     """ISO 8601 text and epoch milliseconds as ``dtype`` (``ValueError`` when one is neither)."""
     texts = pd.Series([value if type(value) is str else None for value in values], dtype=object)
+    # ISO 8601 starts with the year's digits; pandas would also take "now" and "today" (the clock).
+    if any(type(value) is str and value[:1] not in "0123456789" for value in values):
+        raise ValueError("not ISO 8601")
     epochs = pd.Series([value if type(value) in NUMBERS else np.nan for value in values], dtype="float64")
     dates = pd.to_datetime(texts, format="ISO8601", utc=True)
     dates = dates.fillna(pd.to_datetime(epochs, unit="ms", utc=True))

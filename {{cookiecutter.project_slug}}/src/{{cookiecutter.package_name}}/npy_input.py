@@ -58,13 +58,18 @@ def _load(raw: bytes) -> np.ndarray:
         shape, _, dtype = READ_HEADER[version](stream)  # np.load reads the order itself
     except Exception:  # not .npy, an unknown version, a broken header (ValueError, KeyError, TokenError...)
         raise ValueError("not a numpy array written by np.save (its .npy header can't be read)") from None
-    if dtype.hasobject or dtype.kind not in KINDS:
+    # float128 too: its values are no JSON numbers (and a double holds what a model takes).
+    if dtype.hasobject or dtype.kind not in KINDS or (dtype.kind == "f" and dtype.itemsize > 8):
         raise ValueError(
-            f"a numpy array of dtype {dtype} can't be read; send numbers, booleans or text "
-            "(an array of objects would have to be unpickled, which this server never does)"
+            f"a numpy array of dtype {dtype} can't be read; send numbers (at most float64), booleans "
+            "or text (an array of objects would have to be unpickled, which this server never does)"
         )
     if len(shape) not in (1, 2):
         raise ValueError(f"the numpy array has {len(shape)} dimensions; send one row (1) or rows (2)")
+    # A size 0 needs no data bytes: (10**9, 0) or text of 0 characters would make millions of
+    # empty rows or values out of a few bytes.
+    if 0 in shape or dtype.itemsize == 0:
+        raise ValueError(f"the numpy array holds no values (shape {shape}, dtype {dtype})")
     if len(raw) - stream.tell() != math.prod(shape) * dtype.itemsize:
         raise ValueError(f"the numpy array's data does not match its shape {shape} and dtype {dtype}")
     try:

@@ -205,8 +205,6 @@ def _envelope(document: dict[str, Any], names: list[str] | None, method: str | N
             rows = npy_input.rows(data)
         except ValueError as error:
             raise PayloadError(f'"data": {error}') from None
-        if not rows:
-            raise PayloadError('"data": the numpy array holds no rows')
         return Body(ROWS, rows, method, ADS_PREDICTION)
     if kind == SERIES:  # ADS sends series.tolist(): the values of one row, without the index
         if not isinstance(data, list) or not data:

@@ -21,8 +21,6 @@ import enum
 import logging
 import os
 import re
-import subprocess
-import sys
 import threading
 import warnings
 import weakref
@@ -117,30 +115,6 @@ def read_model(path: Path) -> Any:
             f"{path} could not be loaded ({type(error).__name__}: {error}); save it with joblib "
             f"and this project's scikit-learn ({sklearn.__version__})"
         ) from error
-
-
-def load_in_fresh_process(path: Path) -> str:
-    """Load the model at ``path`` in a new python process set up as the server is (run from
-    the artifact's folder, ``src`` on the path): "" when it loads, else why not."""
-    path = path.resolve()
-    source = Path(__file__).resolve().parent.parent  # src/, or the site-packages holding the package
-    env = {**os.environ, "PYTHONPATH": str(source)}
-    check = f"import sys; from {__package__}.scorer import read_model; read_model(sys.argv[1])"
-    try:
-        run = subprocess.run(
-            [sys.executable, "-c", check, str(path)],
-            cwd=path.parent,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-    except subprocess.TimeoutExpired:
-        return "loading it took more than 15 minutes"
-    if run.returncode == 0:
-        return ""
-    lines = run.stderr.strip().splitlines() or ["no error output"]
-    return lines[-1].removeprefix(f"{__package__}.scorer.UnreadableModel: ").replace(str(path), path.name)
 
 
 class Scorer:

@@ -35,7 +35,10 @@ from __future__ import annotations
 import ast
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -330,6 +333,30 @@ def read_signature(folder: Path) -> Signature | None:
     return Signature(features, example.read_bytes() if example.is_file() else None, classes)
 
 
+def load_in_fresh_process(path: Path) -> str:
+    """Load the model at ``path`` in a new python process set up as the server is (run from
+    the artifact's folder, ``src`` on the path): "" when it loads, else why not."""
+    path = path.resolve()
+    source = Path(__file__).resolve().parent.parent  # src/, or the site-packages holding the package
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    check = f"import sys; from {__package__}.scorer import read_model; read_model(sys.argv[1])"
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", check, str(path)],
+            cwd=path.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    except subprocess.TimeoutExpired:
+        return "loading it took more than 15 minutes"
+    if run.returncode == 0:
+        return ""
+    lines = run.stderr.strip().splitlines() or ["no error output"]
+    return lines[-1].removeprefix(f"{__package__}.scorer.UnreadableModel: ").replace(str(path), path.name)
+
+
 def save_model(model: Any, X_sample: Any, path: str | Path, *, optional: tuple[str, ...] = ()) -> Signature:
     """Save a fitted model and its signature; check that the scorer loads it and answers.
 
@@ -347,7 +374,7 @@ def save_model(model: Any, X_sample: Any, path: str | Path, *, optional: tuple[s
     import joblib
 
     from . import processing
-    from .scorer import Scorer, load_in_fresh_process
+    from .scorer import Scorer
     from .settings import Settings
 
     path = Path(path)
