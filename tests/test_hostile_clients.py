@@ -164,6 +164,11 @@ SMUGGLING = {
     "two content-lengths": b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     b"Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}",
     "obsolete line folding": b"GET /health HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n",
+    # More digits than Python's int() takes (4,300): it once ended the Flask worker (a ValueError).
+    "a content-length of 5,000 digits": b"POST /predict HTTP/1.1\r\nHost: x\r\n"
+    b"Content-Type: application/json\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n{}",
+    "a content-length of 5,000 zeros and a 2": b"POST /predict HTTP/1.1\r\nHost: x\r\n"
+    b"Content-Type: application/json\r\nContent-Length: " + b"0" * 5000 + b"2\r\n\r\n{}",
 }
 
 

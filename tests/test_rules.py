@@ -109,3 +109,13 @@ def test_package_names_that_would_shadow_an_import_are_refused() -> None:
     for name in ["json", "flask", "fastapi", "sklearn", "numpy", "pandas", "gunicorn", "tests", "scripts"]:
         assert "the name of a module the project imports" in (rules.check_package_name(name) or ""), name
     assert rules.check_package_name("churn_model") is None
+
+
+def test_a_content_length_is_a_size_within_the_limit_whatever_its_digits() -> None:
+    """Counted before int(), which refuses more than 4,300 digits with a ValueError."""
+    limit = rules.MAX_PREDICT_BODY_BYTES
+    assert rules.body_size(str(limit)) == limit and rules.body_size(b"12") == 12
+    assert rules.body_size("0" * 5000 + "2") == 2  # zeros in front: the same size
+    for refused in ("9" * 5000, str(limit + 1), "1" * 12, "²", "-1", "1e3", ""):
+        assert rules.body_size(refused) is None, refused
+    assert rules.body_size("0") == 0 and rules.body_size("101", limit=100) is None
