@@ -364,7 +364,7 @@ def test_save_model_refuses_a_model_that_needs_the_notebooks_main(tmp_path: Path
     result = run_notebook(tmp_path, "save_model")
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]
-    assert "the server can't load this model: {{ cookiecutter.model_file }} needs dt_features from module __main__" in message
+    assert f"the server can't load this model: {MODEL_FILE} needs dt_features from module __main__" in message
     assert "src/{{ cookiecutter.package_name }}/features.py" in message
     assert list((tmp_path / "out").iterdir()) == []
 
