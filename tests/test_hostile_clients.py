@@ -1,10 +1,11 @@
 """Hostile clients on real servers, both frameworks: slow ones, oversized headers, smuggling.
 
-Slow clients neither stop /health nor stay connected for ever: fifty connections
-that send a request line and nothing more, trickle their headers a byte a second,
-or send a body slower than it was announced. /health must still answer within the
-service's 3 s while they are open, predictions go on, and each slow connection is
-answered 408 or closed once READ_TIMEOUT (3 s here) has passed.
+Slow clients neither stop /health nor stay connected for ever: 72 connections that
+send a request line and nothing more, trickle their headers a byte a second, send a
+body slower than it was announced, a chunk a second, a body after "100 Continue", or
+a body over the limit anyway. /health must still answer within the service's 3 s
+while they are open, predictions go on, and each slow connection is answered 408
+(413 for the body over the limit) or closed once READ_TIMEOUT (3 s here) has passed.
 """
 
 from __future__ import annotations
@@ -22,14 +23,19 @@ import pytest
 from baking import DEFAULT_FASTAPI, DEFAULT_FLASK, Combo
 from serving import HEALTH_TIMEOUT, call, gunicorn_with_every_worker_ready, log_lines
 
-SLOW_CLIENTS = 50
+SLOW_CLIENTS = 72
 READ_TIMEOUT = 3
-STARTS = {  # what each kind of slow client sends at once; then one byte a second
-    "request line only": b"POST /predict HTTP/1.1\r\n",
-    "trickled headers": b"POST /predict HTTP/1.1\r\nHost: x\r\nX-Slow: ",
-    "slow body": b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-    b"Content-Length: 1000\r\n\r\n{",
+HEAD = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+# What each kind of slow client sends at once, then what it sends each second.
+SLOW_KINDS = {
+    "request line only": (b"POST /predict HTTP/1.1\r\n", b""),
+    "trickled headers": (b"POST /predict HTTP/1.1\r\nHost: x\r\nX-Slow: ", b"x"),
+    "slow body": (HEAD + b"Content-Length: 1000\r\n\r\n{", b" "),
+    "slow chunks": (HEAD + b"Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n", b"1\r\n \r\n"),
+    "slow body after 100 Continue": (HEAD + b"Expect: 100-continue\r\nContent-Length: 1000\r\n\r\n", b" "),
+    "a body over the limit, sent anyway": (HEAD + b"Content-Length: 20000000\r\n\r\n{", b" " * 1000),
 }
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 HOARDED = 1000  # requests with 10 KB answers: more than the server's send buffer takes
 BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]}).encode()
 
@@ -37,9 +43,9 @@ BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]}).encode()
 def open_slow_clients(port: int) -> list[tuple[str, socket.socket]]:
     clients = []
     for number in range(SLOW_CLIENTS):
-        kind = list(STARTS)[number % len(STARTS)]
+        kind = list(SLOW_KINDS)[number % len(SLOW_KINDS)]
         client = socket.create_connection(("127.0.0.1", port), timeout=5)
-        client.sendall(STARTS[kind])
+        client.sendall(SLOW_KINDS[kind][0])
         clients.append((kind, client))
     return clients
 
@@ -58,9 +64,9 @@ def test_slow_clients_leave_health_quick_and_are_cut_off(
         def trickle() -> None:
             while not stop.wait(1):
                 for kind, client in clients:
-                    if kind != "request line only":
+                    if each_second := SLOW_KINDS[kind][1]:
                         with contextlib.suppress(OSError):  # cut off by the server: as wanted
-                            client.send(b"x" if kind == "trickled headers" else b" ")
+                            client.send(each_second)
 
         trickler = threading.Thread(target=trickle)
         trickler.start()
@@ -84,7 +90,9 @@ def test_slow_clients_leave_health_quick_and_are_cut_off(
                 except TimeoutError:
                     continue
                 cut_off.append(kind)
-                assert reply == b"" or reply.startswith(b"HTTP/1.1 408"), reply[:200]
+                reply = reply.removeprefix(CONTINUE) if "100 Continue" in kind else reply
+                refused = b"HTTP/1.1 413" if "over the limit" in kind else b"HTTP/1.1 408"
+                assert reply == b"" or reply.startswith(refused), (kind, reply[:200])
         finally:
             stop.set()
             trickler.join()
