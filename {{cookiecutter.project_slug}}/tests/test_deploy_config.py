@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}_ops.oci_models import (
     ModelMismatch,
     check_body,
 )
+from {{ cookiecutter.package_name }}_ops.project import write_json
 
 PROJECT = Path(__file__).resolve().parent.parent
 SLUG = "{{ cookiecutter.project_slug }}"
@@ -190,6 +191,174 @@ def test_preflight_names_each_broken_rule(
     target[name] = value
     with pytest.raises(PreflightError, match=message):
         preflight(settings)
+
+
+def changed(settings: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with each dotted key of ``changes`` set."""
+    for field, value in changes.items():
+        *sections, name = field.split(".")
+        target = settings
+        for section in sections:
+            target = target[section]
+        target[name] = value
+    return settings
+
+
+AUTOSCALING = {"autoscaling.enabled": True}
+# What OCI refuses (oci_rules.py says where each limit comes from): each a one-line problem naming the key.
+OUT_OF_RANGE = [
+    pytest.param(
+        {"instances.ocpus": -1}, "instances.ocpus: '-1' must be a number from 1 to 64 on", id="ocpus--1"
+    ),
+    pytest.param({"instances.ocpus": 0}, "instances.ocpus: '0' must be", id="ocpus-0"),
+    pytest.param({"instances.ocpus": 1e9}, "instances.ocpus: '1000000000.0' must be", id="ocpus-1e9"),
+    pytest.param({"instances.ocpus": 65}, "from 1 to 64 on VM.Standard.E4.Flex", id="ocpus-over-the-shape"),
+    pytest.param(
+        {"instances.count": -1}, "instances.count: '-1' must be a whole number from 1", id="count--1"
+    ),
+    pytest.param({"instances.count": 0}, "instances.count: '0' must be a whole number from 1", id="count-0"),
+    pytest.param(
+        {"instances.count": 10**30}, "instances.count: '1000000000000000000000000000000'", id="count-1e30"
+    ),
+    pytest.param({"instances.count": 1.5}, "instances.count: '1.5' must be a whole number", id="count-1.5"),
+    pytest.param(
+        {"instances.bandwidth_mbps": -10}, "instances.bandwidth_mbps: '-10' must be", id="bandwidth--10"
+    ),
+    pytest.param({"instances.bandwidth_mbps": 8001}, "from 10 to 8000", id="bandwidth-8001"),
+    pytest.param({"instances.memory_in_gbs": -16}, "instances.memory_in_gbs: '-16' must be", id="memory--16"),
+    pytest.param(
+        {"instances.memory_in_gbs": float("inf")}, "instances.memory_in_gbs: 'inf'", id="memory-inf"
+    ),
+    pytest.param(
+        {"instances.memory_in_gbs": float("nan")}, "instances.memory_in_gbs: 'nan'", id="memory-nan"
+    ),
+    pytest.param({"instances.memory_in_gbs": 5}, "from 6 to 1024 on VM.Standard.E4.Flex", id="memory-5"),
+    pytest.param(
+        {"instances.shape": "VM.Bogus"}, "instances.shape: 'VM.Bogus' is not an OCI shape", id="bogus"
+    ),
+    pytest.param(
+        {"instances.shape": "VM.Standard.E4.Flex\n"}, r"'VM.Standard.E4.Flex\\n' is not", id="shape-nl"
+    ),
+    pytest.param(
+        {**AUTOSCALING, "autoscaling.minimum_instances": 5, "autoscaling.maximum_instances": 2},
+        r"minimum_instances \(5\) is over maximum_instances \(2\)",
+        id="min-over-max",
+    ),
+    pytest.param(
+        {**AUTOSCALING, "autoscaling.cpu_scale_out_percent": 500},
+        "autoscaling.cpu_scale_out_percent: '500' must be a whole number from 1 to 100",
+        id="threshold-500",
+    ),
+    pytest.param(
+        {"autoscaling.cool_down_seconds": -5},
+        "autoscaling.cool_down_seconds: '-5' must be a whole number from 300",
+        id="cool-down--5",
+    ),
+    pytest.param(
+        {"autoscaling.enabled": "yes"}, "autoscaling.enabled: 'yes' must be true or false", id="yes"
+    ),
+    pytest.param(
+        {"autoscaling.enabled": 1}, "autoscaling.enabled: '1' must be true or false", id="enabled-1"
+    ),
+    pytest.param(
+        {**AUTOSCALING, "instances.count": 5},
+        r"instances.count: 5, the initial count, must be from autoscaling.minimum_instances \(1\)",
+        id="count-outside-autoscaling",
+    ),
+    pytest.param(
+        {"autoscaling.cpu_scale_in_percent": 70},
+        r"cpu_scale_in_percent \(70\) must be under cpu_scale_out_percent \(70\)",
+        id="scale-in-not-under-out",
+    ),
+    pytest.param(
+        {"model_id": OCIDS["model_id"] + "\n"},
+        r"model_id: 'ocid1.datasciencemodel.oc1.iad.aaaa\\n' is not the OCID of a datasciencemodel",
+        id="model-ocid-newline",
+    ),
+    pytest.param(
+        {"compartment_id": OCIDS["project_id"]},
+        "compartment_id: .* is not the OCID of a compartment",
+        id="kind",
+    ),
+    pytest.param(
+        {"logging.access_log_group_id": "ocid1.loggroup.oc1.iad.aaaa", "logging.access_log_id": "log"},
+        "logging.access_log_id: 'log' is not the OCID of a log",
+        id="log-ocid",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "message"), OUT_OF_RANGE)
+def test_preflight_refuses_what_oci_would_refuse(
+    settings: dict[str, Any], changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(PreflightError, match=message) as refused:
+        preflight(changed(settings, changes))
+    problems = refused.value.problems
+    assert all("\n" not in problem for problem in problems)  # one line each, whatever the value
+    assert len(problems) == 1, problems
+
+
+IN_RANGE = [
+    pytest.param({"instances.ocpus": 64, "instances.memory_in_gbs": 1024}, id="e4-largest"),
+    pytest.param({"instances.ocpus": 1.5, "instances.memory_in_gbs": 6.5}, id="fractions"),
+    pytest.param({"instances.bandwidth_mbps": 8000, "instances.count": 2**31 - 1}, id="most"),
+    pytest.param({"instances.shape": "VM.Standard3.Flex", "instances.ocpus": 32}, id="standard3"),
+    pytest.param({"instances.shape": "VM.GPU.A10.1"}, id="gpu"),
+    pytest.param(
+        {
+            **AUTOSCALING,
+            "autoscaling.minimum_instances": 2,
+            "autoscaling.maximum_instances": 2,
+            "instances.count": 2,
+            "autoscaling.cpu_scale_out_percent": 100,
+            "autoscaling.cpu_scale_in_percent": 1,
+            "autoscaling.cool_down_seconds": 300,
+        },
+        id="autoscaling-edges",
+    ),
+    pytest.param({"compartment_id": "ocid1.tenancy.oc1..aaaa"}, id="root-compartment"),
+]
+
+
+@pytest.mark.parametrize("changes", IN_RANGE)
+def test_the_edges_of_each_range_pass_and_the_sdk_takes_them(
+    settings: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    preflight(changed(settings, changes))
+    create, update = request_bodies(settings)
+    check_body(create, "CreateModelDeploymentDetails")
+    check_body(update, "UpdateModelDeploymentDetails")
+
+
+def test_infinity_never_reaches_a_request_body(tmp_path: Path) -> None:
+    """TOML's inf is refused by the pre-flight; JSON written anywhere refuses it too."""
+    toml = (
+        (PROJECT / "deploy" / "deployment.toml")
+        .read_text()
+        .replace("memory_in_gbs = 16", "memory_in_gbs = inf")
+    )
+    for name, value in OCIDS.items():
+        toml = toml.replace(f'{name} = ""', f'{name} = "{value}"')
+    (tmp_path / "deployment.toml").write_text(toml)
+    (tmp_path / "pushed-image.json").write_text(json.dumps(push_record()))
+    command = [
+        sys.executable,
+        "-m",
+        "{{ cookiecutter.package_name }}_ops",
+        "deploy-config",
+    ]
+    failed = subprocess.run(
+        [*command, "--settings", str(tmp_path / "deployment.toml")], capture_output=True, text=True
+    )
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr
+    assert failed.stderr.splitlines() == [
+        f"error: {tmp_path / 'deployment.toml'}: instances.memory_in_gbs: 'inf' must be a finite number"
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["deployment.toml", "pushed-image.json"]
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        write_json(tmp_path / "body.json", {"memoryInGBs": float("inf")})
+    assert not (tmp_path / "body.json").exists()
 
 
 def test_preflight_checks_the_pushed_images_size(tmp_path: Path) -> None:

@@ -529,3 +529,136 @@ def validate_answers(answers: Mapping[str, object]) -> list[str]:
     return [
         error for name, check in CHECKS.items() if name in answers and (error := check(str(answers[name])))
     ]
+
+
+# A deployment's instances, autoscaling and OCIDs, as the pre-flight of `make deploy-config`
+# checks them (deploy_config.py): no number OCI would refuse is sent. Where each limit comes from:
+# - the OCI Python SDK's models (oci.data_science.models, the docstrings of 2.189):
+#   ModelDeploymentInstanceShapeConfigDetails gives the OCPUs and memory of the flex shapes it
+#   names (FLEX_SHAPES); AutoScalingPolicy.cool_down_in_seconds: "the minimum value is 300
+#   seconds"; and each field's type: int (counts, thresholds, bandwidth, cool-down) or float
+#   (OCPUs, memory);
+# - OCI Compute's shape names, as ModelDeploymentShapeSummary lists a deployment's shapes:
+#   VM or BM, a series (Standard, Optimized, DenseIO, GPU, HPC) with its generation, the model
+#   (E4, A1, A10 ...), then Flex or the size: VM.Standard.E4.Flex, VM.Standard2.1, VM.GPU.A10.2;
+# - a deployment's load balancer is a flexible one of the Load Balancing service: from 10 Mbps
+#   (the deployment's default) to 8000 (the SDK's oci.load_balancer.models.ShapeDetails);
+# - a CPU-utilization threshold is a percentage, 1 to 100, and scaling in must start under
+#   the scale-out threshold (else every scale-out is undone);
+# - counts go to OCI as 32-bit integers (the SDK's Java and .NET models): the upper bound of a
+#   count here; the tenancy's service limits stop lower, and OCI names the limit it hits.
+MAX_API_INT = 2**31 - 1
+MIN_COOL_DOWN_SECONDS = 300
+MIN_BANDWIDTH_MBPS, MAX_BANDWIDTH_MBPS = DEFAULT_BANDWIDTH_MBPS, 8000
+MAX_PERCENT = 100
+# Flex shape: (most OCPUs, most GB of memory); each takes at least 1 OCPU and 6 GB.
+FLEX_SHAPES: dict[str, tuple[int, int]] = {
+    "VM.Standard.E3.Flex": (64, 1024),
+    "VM.Standard.E4.Flex": (64, 1024),
+    "VM.Standard3.Flex": (32, 512),
+    "VM.Optimized3.Flex": (18, 256),
+}
+MIN_FLEX_MEMORY_GBS = 6
+# Any other shape (A1, E5, GPU ...): OCI checks its own sizes; this bound, above every OCI
+# shape, only stops a typo such as 1e9.
+MOST_OF_ANY_SHAPE = (256, 4096)
+SHAPE_RE = re.compile(
+    r"(?:VM|BM)\.(?:Standard|Optimized|DenseIO|GPU|HPC)[0-9]*(?:\.[A-Za-z0-9][A-Za-z0-9-]*)*\.(?:Flex|[0-9]+)"
+)
+# ocid1.<resource type>.<realm>.[region][.future use].<unique ID>
+OCID_RE = re.compile(r"ocid1\.(?P<kind>[a-z0-9]+)\.[a-z0-9-]+\.[a-z0-9-]*(?:\.[a-z0-9-]*)?\.[a-z0-9]+")
+
+
+def is_number(value: object, whole: bool = True) -> bool:
+    """An int (never a bool: TOML's true is no count), or, unless ``whole``, a finite float."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return not whole and isinstance(value, float) and -float("inf") < value < float("inf")
+
+
+def check_range(
+    name: str, value: object, low: int, high: int, whole: bool = True, of: str = ""
+) -> str | None:
+    """``value`` a number from ``low`` to ``high`` (a whole one when ``whole``), or why not."""
+    if is_number(value, whole) and low <= value <= high:
+        return None
+    kind = "a whole number" if whole else "a number"
+    return f"{name}: {shown(str(value))} must be {kind} from {low} to {high}{of}"
+
+
+def check_shape(shape: object) -> str | None:
+    if isinstance(shape, str) and SHAPE_RE.fullmatch(shape):
+        return None
+    return (
+        f"instances.shape: {shown(str(shape))} is not an OCI shape name "
+        "(such as VM.Standard.E4.Flex, VM.Standard.A1.Flex or VM.GPU.A10.1)"
+    )
+
+
+def check_instances(instances: Mapping[str, object]) -> list[str]:
+    """The shape, its OCPUs and memory, the instance count and the load balancer's bandwidth."""
+    shape = str(instances.get("shape"))
+    most_ocpus, most_memory = FLEX_SHAPES.get(shape, MOST_OF_ANY_SHAPE)
+    least_memory, of = (MIN_FLEX_MEMORY_GBS, f" on {shape}") if shape in FLEX_SHAPES else (1, "")
+    found = [
+        check_shape(instances.get("shape")),
+        check_range("instances.ocpus", instances.get("ocpus"), 1, most_ocpus, whole=False, of=of),
+        check_range(
+            "instances.memory_in_gbs", instances.get("memory_in_gbs"), least_memory, most_memory, False, of
+        ),
+        check_range("instances.count", instances.get("count"), 1, MAX_API_INT),
+        check_range(
+            "instances.bandwidth_mbps",
+            instances.get("bandwidth_mbps"),
+            MIN_BANDWIDTH_MBPS,
+            MAX_BANDWIDTH_MBPS,
+        ),
+    ]
+    return [problem for problem in found if problem]
+
+
+def check_autoscaling(autoscaling: Mapping[str, object], count: object) -> list[str]:
+    """Autoscaling as OCI takes it: ``enabled`` true or false, every number in range, and
+    consistent: minimum <= maximum, the instance count between them, scale-in under scale-out."""
+    enabled = autoscaling.get("enabled")
+    found = [
+        None
+        if isinstance(enabled, bool)
+        else f"autoscaling.enabled: {shown(str(enabled))} must be true or false"
+    ]
+    found += [
+        check_range(f"autoscaling.{name}", autoscaling.get(name), 1, MAX_API_INT)
+        for name in ("minimum_instances", "maximum_instances")
+    ]
+    found += [
+        check_range(f"autoscaling.{name}", autoscaling.get(name), 1, MAX_PERCENT)
+        for name in ("cpu_scale_out_percent", "cpu_scale_in_percent")
+    ]
+    seconds = autoscaling.get("cool_down_seconds")
+    found.append(check_range("autoscaling.cool_down_seconds", seconds, MIN_COOL_DOWN_SECONDS, MAX_API_INT))
+    if problems := [problem for problem in found if problem]:
+        return problems
+    low, high = autoscaling["minimum_instances"], autoscaling["maximum_instances"]
+    scale_in, scale_out = autoscaling["cpu_scale_in_percent"], autoscaling["cpu_scale_out_percent"]
+    if low > high:
+        problems.append(f"autoscaling: minimum_instances ({low}) is over maximum_instances ({high})")
+    elif enabled and is_number(count) and not low <= count <= high:
+        problems.append(
+            f"instances.count: {count}, the initial count, must be from autoscaling.minimum_instances "
+            f"({low}) to maximum_instances ({high})"
+        )
+    if scale_in >= scale_out:
+        problems.append(
+            f"autoscaling: cpu_scale_in_percent ({scale_in}) must be under cpu_scale_out_percent ({scale_out})"
+        )
+    return problems
+
+
+def check_ocid(name: str, value: object, kinds: tuple[str, ...]) -> str | None:
+    """``value`` the OCID of one of ``kinds``, matched whole (a newline after it is refused)."""
+    found = OCID_RE.fullmatch(value) if isinstance(value, str) else None
+    if found and found["kind"] in kinds:
+        return None
+    return f"{name}: {shown(str(value))} is not the OCID of a {' or '.join(kinds)} (ocid1.{kinds[0]}.oc1...)"

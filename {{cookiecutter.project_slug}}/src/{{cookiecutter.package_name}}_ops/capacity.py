@@ -32,6 +32,12 @@ from typing import Any
 
 from {{ cookiecutter.package_name }}.oci_rules import (
     DEFAULT_BANDWIDTH_MBPS,
+    FLEX_SHAPES,
+    MAX_API_INT,
+    MAX_PERCENT,
+    MOST_OF_ANY_SHAPE,
+    check_range,
+    check_shape,
     vcpus_per_ocpu,
 )
 
@@ -108,6 +114,13 @@ class Plan:
         }
 
 
+# What the plan reads of deploy/deployment.toml (--write also replaces the keys of Plan.settings).
+NEEDS = (
+    "instances.shape",
+    "instances.ocpus",
+    "instances.bandwidth_mbps",
+    "autoscaling.cpu_scale_out_percent",
+)
 POINT_KEYS = ("connections", "rows", "rps", "p99_ms", "errors", "non_2xx", "request_bytes")
 
 
@@ -157,14 +170,24 @@ def plan(bench: dict[str, Any], settings: dict[str, Any], args: argparse.Namespa
     try:
         instances, autoscaling = settings["instances"], settings["autoscaling"]
         shape, ocpus = instances["shape"], args.ocpus or instances["ocpus"]
-        load, bandwidth_now = autoscaling["cpu_scale_out_percent"] / 100, instances["bandwidth_mbps"]
+        percent, bandwidth_now = autoscaling["cpu_scale_out_percent"], instances["bandwidth_mbps"]
     except (KeyError, TypeError) as error:
         raise CapacityError(f"the settings lack {error}: see the project's deploy/deployment.toml") from None
-    if not isinstance(ocpus, int) or ocpus < 1:
-        raise CapacityError(f"instances.ocpus must be a whole number of OCPUs (got {ocpus!r})")
+    most_ocpus = FLEX_SHAPES.get(str(shape), MOST_OF_ANY_SHAPE)[0]
+    for problem in (
+        check_shape(shape),
+        check_range("instances.ocpus", ocpus, 1, most_ocpus, of=f" on {shape} (whole OCPUs here)"),
+        check_range("autoscaling.cpu_scale_out_percent", percent, 1, MAX_PERCENT),
+        check_range("instances.bandwidth_mbps", bandwidth_now, 1, MAX_API_INT),
+    ):
+        if problem:
+            raise CapacityError(problem)
+    load = percent / 100
     vcpus = ocpus * vcpus_per_ocpu(shape)
     per_instance = per_cpu * vcpus * load
     peak = args.peak_rps or 2 * args.target_rps
+    if not peak / per_instance < MAX_API_INT:  # no count OCI takes (and never infinity)
+        raise CapacityError(f"{peak:g} req/s needs more than {MAX_API_INT} instances: a smaller target")
     count = math.ceil(args.target_rps / per_instance)
     maximum = max(count, math.ceil(peak / per_instance))
     body = args.body or best["request_bytes"]
@@ -222,7 +245,7 @@ def with_plan(text: str, values: dict[tuple[str, str], Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        settings = read_settings(args.settings)
+        settings = read_settings(args.settings, NEEDS)
         result = plan(read_bench(args.bench), settings, args)
     except (CapacityError, SettingsError) as error:
         print(f"no plan: {error}", file=sys.stderr)

@@ -23,7 +23,6 @@ import json
 import shlex
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,9 @@ from {{ cookiecutter.package_name }}.signature import (
     OUTPUT_SCHEMA,
 )
 
+from .errors import InputError
 from .oci_models import ModelMismatch, check_body
-from .project import CATALOG_MODEL_ID_FILE, PROJECT, SettingsError, freeform_tags, write_json
+from .project import CATALOG_MODEL_ID_FILE, PROJECT, freeform_tags, read_json, read_settings, write_json
 
 MODEL_ID = "<model OCID printed by the first command>"
 PLACEHOLDERS = {"compartment_id": "<compartment OCID>", "project_id": "<project OCID>"}
@@ -46,6 +46,24 @@ class CatalogError(ValueError):
 
 def compact(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"))
+
+
+def checked_schema(path: Path) -> dict[str, Any]:
+    """The schema file ``save_model`` wrote: an object whose ``schema`` lists features, each an
+    object with a name (and a ``domain`` object); CatalogError naming the file when it is not."""
+    document = read_json(path, "an input or output schema, as save_model writes it")
+    features = document.get("schema") or []
+    if not isinstance(features, list) or not all(
+        isinstance(feature, dict)
+        and isinstance(feature.get("name"), str)
+        and isinstance(feature.get("domain") or {}, dict)
+        for feature in features
+    ):
+        raise CatalogError(
+            f'{path}: "schema" must be a list of features, each an object with a "name" and a "domain" '
+            "object: save the model again (save_model writes it)"
+        )
+    return document
 
 
 def without_text_values(document: dict[str, Any], name: str) -> list[str]:
@@ -96,7 +114,7 @@ def catalog_body(settings: dict[str, Any], model_dir: Path) -> tuple[dict[str, A
     for key, file_name in (("inputSchema", INPUT_SCHEMA), ("outputSchema", OUTPUT_SCHEMA)):
         path = model_dir / file_name
         if path.is_file():
-            document = json.loads(path.read_text())
+            document = checked_schema(path)
             trimmed += without_text_values(document, file_name)
             body[key], left_out = fit_schema(document, file_name)
             trimmed += left_out
@@ -132,10 +150,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = tomllib.loads(args.settings.read_text())
     try:
+        settings = read_settings(args.settings)
         body, trimmed = catalog_body(settings, args.model_dir)
-    except (CatalogError, SettingsError) as error:
+    except (CatalogError, InputError) as error:  # InputError: the settings or a schema file
         print(f"catalog entry refused: {error}", file=sys.stderr)
         return 1
     if args.run and (missing := [name for name in PLACEHOLDERS if not settings.get(name)]):

@@ -32,6 +32,7 @@ from {{ cookiecutter.package_name }}.oci_rules import (
 )
 
 from . import doctor
+from .errors import InputError
 
 PROJECT = Path(__file__).resolve().parents[2]
 VENV_PYTHON = PROJECT / ".venv" / "bin" / "python"
@@ -135,9 +136,9 @@ def image_info(args: argparse.Namespace, image: str) -> dict[str, str]:
 
 
 def built(args: argparse.Namespace) -> str:
-    from .project import read_settings
+    from .project import SETTINGS, read_settings
 
-    shape = read_settings()["instances"]["shape"]
+    shape = read_settings(args.settings or SETTINGS, ("instances.shape",))["instances"]["shape"]
     needed = platform_of_shape(shape)
     info = image_info(args, args.image)
     platform = f"{info['os']}/{doctor.ARCHES.get(info['arch'], info['arch'])}"
@@ -161,18 +162,20 @@ def running(args: argparse.Namespace) -> str:
 
 
 def pushed(args: argparse.Namespace) -> str:
+    from .project import read_json
+
     if not args.push_record.is_file():
         raise NotDone(f"no {args.push_record.name}: run make login, then make push")
-    record = json.loads(args.push_record.read_text())
+    record = read_json(args.push_record, "the push `make push` recorded")
     where = f"{args.registry}/{args.namespace}/"
-    if not record.get("image", "").startswith(where):
+    if not str(record.get("image", "")).startswith(where):
         raise NotDone(
             f"the push went to {record.get('image')}, not {where}...: push again with REGISTRY and NAMESPACE"
         )
-    if not DIGEST_RE.fullmatch(record.get("digest", "")):
+    if not DIGEST_RE.fullmatch(str(record.get("digest", ""))):
         raise NotDone(f"{args.push_record.name} has no digest: run make push again")
     local = image_info(args, args.image)["id"]
-    if local and record.get("local_id", "").removeprefix("sha256:") != local.removeprefix("sha256:"):
+    if local and str(record.get("local_id", "")).removeprefix("sha256:") != local.removeprefix("sha256:"):
         raise NotDone(f"{args.image} was built again after the push: run make push")
     return f"{record['image']}@{record['digest'][:19]}... is the image built last"
 
@@ -181,8 +184,11 @@ def zipped(args: argparse.Namespace) -> str:
     model = model_path(args)
     if not args.artifact.is_file():
         raise NotDone(f"no {args.artifact.name}: run make artifact")
-    with zipfile.ZipFile(args.artifact) as archive:
-        names = archive.namelist()
+    try:
+        with zipfile.ZipFile(args.artifact) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile:
+        raise NotDone(f"{args.artifact.name} is not a zip file: run make artifact again") from None
     if model.name not in names:
         raise NotDone(f"{args.artifact.name} lacks {model.name} at its top: run make artifact")
     if model.is_file() and model.stat().st_mtime > args.artifact.stat().st_mtime:
@@ -191,9 +197,9 @@ def zipped(args: argparse.Namespace) -> str:
 
 
 def cataloged(args: argparse.Namespace) -> str:
-    from .project import read_settings
+    from .project import SETTINGS, read_settings
 
-    settings = read_settings()
+    settings = read_settings(args.settings or SETTINGS)
     wrong = [
         f"{key} = {settings.get(key)!r}"
         for key, kind in (
@@ -212,8 +218,8 @@ def cataloged(args: argparse.Namespace) -> str:
 
 
 def configured(args: argparse.Namespace) -> str:
-    from .oci_models import to_sdk_model
-    from .project import DEPLOY, SETTINGS
+    from .oci_models import ModelMismatch, to_sdk_model
+    from .project import DEPLOY, SETTINGS, read_json
 
     body = DEPLOY / "create_model_deployment.json"
     if not body.is_file():
@@ -221,7 +227,12 @@ def configured(args: argparse.Namespace) -> str:
     for source in (SETTINGS, args.push_record):
         if source.is_file() and source.stat().st_mtime > body.stat().st_mtime:
             raise NotDone(f"{source.name} changed after make deploy-config: run it again")
-    details = to_sdk_model(json.loads(body.read_text()), "CreateModelDeploymentDetails")
+    try:
+        details = to_sdk_model(read_json(body), "CreateModelDeploymentDetails")
+    except ModelMismatch as error:
+        raise NotDone(
+            f"{body.name} is not what the OCI SDK takes ({error}): run make deploy-config"
+        ) from None
     return f"{body.name} is a CreateModelDeploymentDetails of the OCI SDK ({details.display_name})"
 
 
@@ -283,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
     step = STEPS[args.step - 1]
     try:
         found = step.check(args)
-    except NotDone as error:
+    except (NotDone, InputError) as error:  # InputError: a settings or JSON file of the wrong shape
         print(f"checkpoint {step.number} ({step.title}): FAIL: {error}", file=sys.stderr)
         return 1
     print(f"checkpoint {step.number} ({step.title}): pass: {found}")

@@ -13,6 +13,8 @@ import importlib
 import sys
 from types import ModuleType
 
+from .errors import BAD_INPUT, InputError
+
 # command: module. A module serves its commands with add_arguments(parser) and run(args)
 # (args.command says which), and may name them in a HELP dict.
 COMMANDS = {
@@ -73,4 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             commands.add_parser(name)
     args = parser.parse_args(argv)
-    return module(args.command).run(args)
+    try:
+        return module(args.command).run(args)
+    except InputError as error:  # a file or argument of the wrong shape: one line, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return BAD_INPUT

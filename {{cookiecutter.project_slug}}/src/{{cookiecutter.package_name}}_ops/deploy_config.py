@@ -4,7 +4,9 @@ The pre-flight checks what OCI would reject, before anything is sent: ports,
 CMD + ENTRYPOINT size, environment variables, the image and its digest as one
 pushed pair (deploy/pushed-image.json, written by ``make push``), the registry (OCIR
 of the deployment's region), the pushed image's size (16 GB) and platform (the
-shape's CPU), the OCIDs filled in; and, for a Triton image (``CONTAINER_TYPE=TRITON``),
+shape's CPU), the OCIDs filled in (each matched whole), the shape's name, its OCPUs and
+memory, the instance count, the bandwidth and the autoscaling policy within what OCI takes
+(oci_rules.py says where each limit comes from); and, for a Triton image (``CONTAINER_TYPE=TRITON``),
 that tritonserver listens on the deployment's port and reads its models from the
 artifact's mount. The JSON written is the body of the create and update calls, as
 the OCI CLI takes it (``--from-json``) and the SDK sends it; each is checked against
@@ -21,7 +23,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -29,24 +30,29 @@ from {{ cookiecutter.package_name }}.oci_rules import (
     DIGEST_RE,
     MAX_IMAGE_BYTES,
     MODEL_MOUNT,
+    check_autoscaling,
     check_command,
     check_environment,
     check_freeform_tags,
+    check_instances,
+    check_ocid,
     check_port,
     check_registry,
     platform_of_shape,
 )
 
 from .oci_models import ModelMismatch, check_body
-from .project import SETTINGS, write_json
+from .project import REQUIRED_KEYS, SETTINGS, SettingsError, read_settings, write_json
 from .push_record import RECORD, RecordError, load_record
 
 CREATE_FILE, UPDATE_FILE = "create_model_deployment.json", "update_model_deployment.json"
-OCID_PREFIXES = {
-    "compartment_id": "ocid1.compartment.",
-    "project_id": "ocid1.datascienceproject.",
-    "model_id": "ocid1.datasciencemodel.",
+# The OCIDs of the settings and the kinds of resource they name (the root compartment is the tenancy).
+OCID_KINDS = {
+    "compartment_id": ("compartment", "tenancy"),
+    "project_id": ("datascienceproject",),
+    "model_id": ("datasciencemodel",),
 }
+LOG_KINDS = {"_group": ("loggroup",), "": ("log",)}
 # Lists and maps that an update may send empty on purpose: [] or {} clears them.
 CLEARABLE = {"cmd": "cmd", "entrypoint": "entrypoint", "environment": "environmentVariables"}
 LIFETIME = (
@@ -66,12 +72,14 @@ class PreflightError(Exception):
 
 
 def load_settings(path: Path, record: Path | None = None) -> dict[str, Any]:
-    """The TOML settings, with ``pushed``: the push recorded beside them (None when nothing was pushed)."""
-    settings = tomllib.loads(path.read_text())
+    """The TOML settings, with ``pushed``: the push recorded beside them (None when nothing was pushed).
+    SettingsError (one line) when the file can't be read or a key is missing or of another kind."""
+    settings = read_settings(path, REQUIRED_KEYS)
     settings["pushed"] = load_record(record or path.parent / RECORD.name)
     settings["container"].setdefault("image", "")
     settings["container"].setdefault("digest", "")
     settings.setdefault("freeform_tags", {})
+    settings.setdefault("logging", {})
     return settings
 
 
@@ -134,13 +142,21 @@ def preflight(settings: dict[str, Any]) -> None:
     problems += check_environment(environment_variables(container))
     problems += image_problems(settings)
     problems += check_freeform_tags(settings["freeform_tags"])
-    for name, prefix in OCID_PREFIXES.items():
-        if not str(settings.get(name, "")).startswith(prefix):
-            problems.append(f"{name}: {settings.get(name)!r} is not an OCID ({prefix}...)")
+    problems += check_instances(settings["instances"])
+    problems += check_autoscaling(settings["autoscaling"], settings["instances"].get("count"))
+    for name, kinds in OCID_KINDS.items():
+        if problem := check_ocid(name, settings.get(name, ""), kinds):
+            problems.append(problem)
     for kind in ("access", "predict"):
-        group, log = (settings["logging"].get(f"{kind}_log{part}_id", "") for part in ("_group", ""))
+        group, log = (settings["logging"].get(f"{kind}_log{part}_id", "") for part in LOG_KINDS)
         if bool(group) != bool(log):
             problems.append(f"logging: give both {kind}_log_group_id and {kind}_log_id, or neither")
+        problems += [
+            problem
+            for part, kinds in LOG_KINDS.items()
+            if (value := settings["logging"].get(f"{kind}_log{part}_id"))
+            and (problem := check_ocid(f"logging.{kind}_log{part}_id", value, kinds))
+        ]
     if is_triton(container):
         problems += triton_problems(container)
     if problems:
@@ -165,7 +181,10 @@ def triton_problems(container: dict[str, Any]) -> list[str]:
             f"container.cmd: --model-repository={repository} is not under {MODEL_MOUNT}, "
             "where OCI mounts the model artifact"
         )
-    port = int(options.get("http-port", TRITON_HTTP_PORT))
+    port_text = options.get("http-port", str(TRITON_HTTP_PORT))
+    if problem := check_port("container.cmd: --http-port", port_text):
+        return [*problems, problem]
+    port = int(port_text)
     for name in ("server_port", "health_check_port"):
         if container[name] != port:
             problems.append(f"container.{name}: {container[name]}, but tritonserver listens on {port}")
@@ -300,9 +319,11 @@ def run(args: argparse.Namespace) -> int:
             return 0
         preflight(settings)
         bodies = request_bodies(settings)
-    except (PreflightError, RecordError, ModelMismatch) as error:
+    except (SettingsError, PreflightError, RecordError, ModelMismatch) as error:
         for path in written:  # never leave the bodies of an earlier run beside a failed one
             path.unlink(missing_ok=True)
+        if isinstance(error, SettingsError):
+            raise  # one line naming the key: the command line prints it
         problems = getattr(error, "problems", None) or [f"the OCI SDK's models refuse the request: {error}"]
         if isinstance(error, RecordError):
             problems = [str(error)]

@@ -69,6 +69,24 @@ class Check:
         return text if self.ok or not self.fix else f"{text}\n      {'':<16} fix: {self.fix}"
 
 
+def port_number(text: str) -> int:
+    """A port to bind on this machine, 1 to 65535 (argparse's type: a bad one is a usage error)."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65535")
+    return int(text)
+
+
+def gigabytes(text: str) -> float:
+    """A size in GB, 0 or more (argparse's type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GB, 0 or more")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--online", action="store_true", help="also ask OCI for the namespace and compartment"
@@ -78,8 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--registry", default=REGISTRY, help=f"the OCIR host images go to (default {REGISTRY})"
     )
     parser.add_argument("--namespace", default=NAMESPACE, help="the tenancy's object storage namespace")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", PORT)))
-    parser.add_argument("--min-free-gb", type=float, default=MIN_FREE_GB, help=f"default {MIN_FREE_GB:g}")
+    parser.add_argument("--port", type=port_number, default=os.environ.get("PORT", str(PORT)))
+    parser.add_argument("--min-free-gb", type=gigabytes, default=MIN_FREE_GB, help=f"default {MIN_FREE_GB:g}")
     parser.add_argument("--profile", default=os.environ.get("OCI_CLI_PROFILE", "DEFAULT"))
     parser.add_argument("--config", default=os.environ.get("OCI_CLI_CONFIG_FILE", "~/.oci/config"))
     parser.add_argument("--settings", type=Path, help="default: deploy/deployment.toml")
@@ -352,7 +370,7 @@ def checks(args: argparse.Namespace) -> Iterator[Check]:
         return
 
     yield make_check()
-    settings: dict[str, Any] = read_settings(args.settings or SETTINGS)
+    settings: dict[str, Any] = read_settings(args.settings or SETTINGS, ("region", "instances.shape"))
     yield container_check(args.container_cli, settings["instances"]["shape"])
     found, profile = oci_checks(Path(args.config).expanduser(), args.profile)
     yield from found

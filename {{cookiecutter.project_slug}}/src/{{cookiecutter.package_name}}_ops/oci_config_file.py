@@ -15,10 +15,9 @@ import argparse
 import os
 import re
 import sys
-import tomllib
 from pathlib import Path
 
-from .project import SETTINGS
+from .project import SETTINGS, read_settings
 
 VARIABLES = {
     "user": ("OCI_USER_OCID", re.compile(r"ocid1\.user\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+")),
@@ -74,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{config} is already there: --force replaces it")
         values = profile_values(dict(os.environ))
         key = private_key(dict(os.environ))
-        region = args.region or tomllib.loads(SETTINGS.read_text())["region"]
+        region = args.region or read_settings(SETTINGS, ("region",))["region"]
     except ConfigError as error:
         print(f"no OCI config written: {error}", file=sys.stderr)
         return 1

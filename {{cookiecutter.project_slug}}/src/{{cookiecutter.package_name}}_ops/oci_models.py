@@ -31,6 +31,11 @@ def to_sdk_model(
 ) -> Any:
     if data is None:
         return None
+    kind = "list" if type_name.startswith("list[") else "dict" if type_name.startswith("dict(") else ""
+    if kind and not isinstance(data, list if kind == "list" else dict):
+        raise ModelMismatch(f"{where}: {data!r} is not a {kind}")
+    if type_name in mapping and not isinstance(data, dict):
+        raise ModelMismatch(f"{where}: {data!r} is not a {type_name} (a JSON object)")
     if type_name.startswith("list["):
         return [to_sdk_model(item, type_name[5:-1], f"{where}[{i}]", mapping) for i, item in enumerate(data)]
     if type_name.startswith("dict("):

@@ -10,10 +10,17 @@ import json
 import os
 import tempfile
 import tomllib
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
-from {{ cookiecutter.package_name }}.oci_rules import check_freeform_tags
+from {{ cookiecutter.package_name }}.oci_rules import (
+    check_freeform_tags,
+    is_number,
+    shown,
+)
+
+from .errors import InputError
 
 SLUG = "{{ cookiecutter.project_slug }}"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -25,15 +32,142 @@ DEPLOYMENT_ID_FILE = DEPLOY / "deployment-id.txt"
 CATALOG_MODEL_ID_FILE = DEPLOY / "catalog-model-id.txt"
 
 
-class SettingsError(ValueError):
+class SettingsError(InputError):
     """deploy/deployment.toml can't be read, or lacks what a command needs; the message says which."""
 
 
-def read_settings(path: Path = SETTINGS) -> dict[str, Any]:
+# What deploy/deployment.toml holds: each key's kind, and whether `make deploy-config` needs it
+# (REQUIRED_KEYS; other commands name the keys they read). A key there of another kind is refused
+# by every command; keys not named here are left alone.
+Kind = tuple[str, Callable[[Any], bool]]
+TEXT: Kind = ("text", lambda value: isinstance(value, str))
+WHOLE: Kind = ("a whole number", is_number)
+NUMBER: Kind = ("a finite number", lambda value: is_number(value, whole=False))
+BOOLEAN: Kind = ("true or false", lambda value: isinstance(value, bool))
+TEXTS: Kind = (
+    "a list of text",
+    lambda value: isinstance(value, list) and all(isinstance(x, str) for x in value),
+)
+TABLE: Kind = ("a table", lambda value: isinstance(value, dict))
+VARIABLES: Kind = (
+    "a table of text values",
+    lambda value: isinstance(value, dict) and all(isinstance(x, str) or is_number(x) for x in value.values()),
+)
+REQUIRED, OPTIONAL = True, False
+Schema = dict[str, tuple[Any, bool]]  # key: (a Kind, or the Schema of a table; required)
+SCHEMA: Schema = {
+    "display_name": (TEXT, OPTIONAL),
+    "description": (TEXT, OPTIONAL),
+    "region": (TEXT, REQUIRED),
+    "compartment_id": (TEXT, OPTIONAL),
+    "project_id": (TEXT, OPTIONAL),
+    "model_id": (TEXT, OPTIONAL),
+    "freeform_tags": (TABLE, OPTIONAL),
+    "container": (
+        {
+            "image": (TEXT, OPTIONAL),
+            "digest": (TEXT, OPTIONAL),
+            "server_port": (WHOLE, REQUIRED),
+            "health_check_port": (WHOLE, REQUIRED),
+            "cmd": (TEXTS, OPTIONAL),
+            "entrypoint": (TEXTS, OPTIONAL),
+            "environment": (VARIABLES, OPTIONAL),
+        },
+        REQUIRED,
+    ),
+    "instances": (
+        {
+            "shape": (TEXT, REQUIRED),
+            "ocpus": (NUMBER, REQUIRED),
+            "memory_in_gbs": (NUMBER, REQUIRED),
+            "count": (WHOLE, REQUIRED),
+            "bandwidth_mbps": (WHOLE, REQUIRED),
+        },
+        REQUIRED,
+    ),
+    "autoscaling": (
+        {
+            "enabled": (BOOLEAN, REQUIRED),
+            "minimum_instances": (WHOLE, REQUIRED),
+            "maximum_instances": (WHOLE, REQUIRED),
+            "cpu_scale_out_percent": (WHOLE, REQUIRED),
+            "cpu_scale_in_percent": (WHOLE, REQUIRED),
+            "cool_down_seconds": (WHOLE, REQUIRED),
+        },
+        REQUIRED,
+    ),
+    "logging": (
+        {
+            f"{kind}_log{part}_id": (TEXT, OPTIONAL)
+            for kind in ("access", "predict")
+            for part in ("_group", "")
+        },
+        OPTIONAL,
+    ),
+}
+
+
+def required_keys(schema: Schema = SCHEMA, where: str = "") -> tuple[str, ...]:
+    """The dotted names of every key ``schema`` requires (what `make deploy-config` needs)."""
+    return tuple(
+        found
+        for key, (kind, required) in schema.items()
+        if required
+        for found in (required_keys(kind, f"{where}{key}.") if isinstance(kind, dict) else (f"{where}{key}",))
+    )
+
+
+REQUIRED_KEYS = required_keys()
+
+
+def shape_problems(
+    settings: dict[str, Any], needs: Collection[str], schema: Schema = SCHEMA, where: str = ""
+) -> list[str]:
+    """Each key of ``needs`` (dotted names) that ``settings`` lacks, and each key there of
+    another kind than ``schema`` says, by its dotted name."""
+    problems = []
+    for key, (kind, _) in schema.items():
+        name = f"{where}{key}"
+        if key not in settings:
+            if name in needs or any(need.startswith(f"{name}.") for need in needs):
+                expected = f"a [{name}] table" if isinstance(kind, dict) else kind[0]
+                problems.append(f"{name}: missing; {expected} is expected")
+        elif isinstance(kind, dict):
+            if isinstance(settings[key], dict):
+                problems += shape_problems(settings[key], needs, kind, f"{name}.")
+            else:
+                problems.append(f"{name}: {shown(str(settings[key]))} must be a table ([{name}])")
+        elif not kind[1](settings[key]):
+            problems.append(f"{name}: {shown(str(settings[key]))} must be {kind[0]}")
+    return problems
+
+
+def read_settings(path: Path = SETTINGS, needs: Collection[str] = ()) -> dict[str, Any]:
+    """The settings of ``path``: every key there of the kind SCHEMA says, and the keys of ``needs``
+    (dotted names, such as ``instances.shape``; REQUIRED_KEYS for all) there. SettingsError, one
+    line, naming each key that is not, or saying why the file can't be read."""
     try:
-        return tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise SettingsError(f"can't read {path}: {error}") from None
+        settings = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise SettingsError(f"can't read {path}: {reason}") from None
+    if not settings:
+        raise SettingsError(f"{path} is empty: copy the project's deploy/deployment.toml and fill it in")
+    if problems := shape_problems(settings, needs):
+        raise SettingsError(f"{path}: " + "; ".join(problems))
+    return settings
+
+
+def read_json(path: Path, what: str = "a JSON object") -> dict[str, Any]:
+    """The JSON object of ``path``; InputError naming the file when it can't be read or is not one."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise InputError(f"can't read {path}: {reason}; {what} is expected") from None
+    if not isinstance(document, dict):
+        raise InputError(f"{path}: {shown(json.dumps(document))} is not {what}")
+    return document
 
 
 def compartment_of(settings: dict[str, Any], source: Path | str = SETTINGS) -> str:
@@ -80,9 +214,14 @@ def write_text(path: Path, text: str) -> None:
         except BaseException:
             os.unlink(partial.name)
             raise
-    os.replace(partial.name, path)
+    try:
+        os.replace(partial.name, path)
+    except OSError as error:  # a folder of that name, a read-only file system ...
+        os.unlink(partial.name)
+        raise InputError(f"can't write {path}: {error.strerror or error}") from None
 
 
 def write_json(path: Path, value: Any) -> None:
-    """Write ``value`` as JSON, whole or not at all."""
-    write_text(path, json.dumps(value, indent=2) + "\n")
+    """Write ``value`` as JSON, whole or not at all. NaN and infinities are refused (ValueError):
+    they are not JSON, and OCI would refuse the body."""
+    write_text(path, json.dumps(value, indent=2, allow_nan=False) + "\n")

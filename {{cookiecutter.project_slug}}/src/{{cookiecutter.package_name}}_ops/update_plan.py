@@ -38,7 +38,7 @@ from typing import Any
 from oci.data_science.models import data_science_type_mapping
 
 from .oci_models import ModelMismatch, check_body
-from .project import write_json
+from .project import read_json, write_json
 
 UNERASABLE = {"image", "imageDigest"}
 ROOT = "UpdateModelDeploymentDetails"
@@ -116,6 +116,8 @@ def plan_update(current: Document, desired: Document, type_name: str = ROOT) -> 
 def without_envelope(document: Document) -> Document:
     """The deployment itself, also from the OCI CLI's ``{"data": ...}`` answer."""
     envelope = "data" in document and set(document) <= {"data", "etag", "opc-work-request-id"}
+    if envelope and not isinstance(document["data"], dict):
+        raise PlanError('the OCI CLI answer\'s "data" is not a deployment (a JSON object)')
     return document["data"] if envelope else document
 
 
@@ -130,12 +132,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         current, desired = (
-            without_envelope(json.loads(path.read_text())) for path in (args.current, args.desired)
+            without_envelope(read_json(path, "a deployment or a request body (a JSON object)"))
+            for path in (args.current, args.desired)
         )
         update = plan_update(current, desired)
         if update:
             check_body(update, ROOT)
-    except (OSError, ValueError) as error:  # unreadable, not JSON, PlanError, ModelMismatch
+    except ValueError as error:  # InputError (unreadable, not a JSON object), PlanError, ModelMismatch
         kind = "the SDK refuses the plan" if isinstance(error, ModelMismatch) else "no plan"
         print(f"{kind}: {error}", file=sys.stderr)
         return 1
