@@ -14,14 +14,60 @@ import pytest
 from train import train_model
 
 from {{ cookiecutter.package_name }}_ops.artifact import (
+    SCAN_HEAD,
+    SCAN_MAX_FILE,
     ZIP_TIME,
     ArtifactError,
     make_artifact,
+    secret_sign,
 )
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
 SIGNATURE = ["input_example.json", "input_schema.json", "output_schema.json"]
 PROJECT = Path(__file__).resolve().parent.parent
+OCI_CONFIG = (
+    "[DEFAULT]\nuser=ocid1.user.oc1..aaaa\nfingerprint=12:34:56:78:9a:bc:de:f0:12:34:56:78:9a:bc:de:f0\n"
+    "key_file=~/.oci/oci_api_key.pem\ntenancy=ocid1.tenancy.oc1..aaaa\nregion=us-ashburn-1\n"
+)
+KUBECONFIG = (
+    "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: TFMwdExTMUNSVWRK\n"
+)
+PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----\n"
+# What the second security review (issue 27) found zipped, and the other names its brief lists.
+CREDENTIALS = [
+    (".envrc", "export OCI_CLI_AUTH=api_key"),
+    ("prod.env", "DB_PASSWORD=x"),
+    (".env.production", "DB_PASSWORD=x"),
+    ("key.ppk", "PuTTY-User-Key-File-3: ssh-ed25519"),
+    (".bash_history", "export TOKEN=x"),
+    (".python_history", "token = 'x'"),
+    ("terraform.tfstate", "{}"),
+    ("terraform.tfstate.backup", "{}"),
+    ("prod.tfvars", "api_key = x"),
+    ("service-account.json", "{}"),
+    ("gcp-credentials.json", "{}"),
+    ("credentials", "[default]"),
+    (".aws/credentials", "[default]"),
+    ("config", OCI_CONFIG),
+    ("extra/config", KUBECONFIG),
+    ("auth_token.txt", "x"),
+    (".netrc", "machine x login y password z"),
+    (".pgpass", "host:5432:db:user:password"),
+    (".npmrc", "//registry.npmjs.org/:_authToken=x"),
+    (".pypirc", "[pypi]"),
+    ("id_rsa", PRIVATE_KEY),
+    ("id_ed25519", PRIVATE_KEY),
+    ("deploy.pem", PRIVATE_KEY),
+    ("tls.key", PRIVATE_KEY),
+    ("keystore.p12", "x"),
+    ("keystore.pfx", "x"),
+    ("keystore.jks", "x"),
+    (".git-credentials", "https://u:t@github.com"),
+    (".htpasswd", "u:$apr1$x"),
+    (".docker/config.json", '{"auths": {}}'),
+    (".kube/config", KUBECONFIG),
+    (".oci/config", OCI_CONFIG),
+]
 
 
 @pytest.fixture
@@ -83,6 +129,80 @@ def make_artifact_command(source: Path, output: Path) -> subprocess.CompletedPro
         str(output),
     ]
     return subprocess.run([sys.executable, *command], cwd=PROJECT, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(("name", "content"), CREDENTIALS, ids=[name for name, _ in CREDENTIALS])
+def test_each_credential_is_left_out_of_the_zip(
+    source: Path, tmp_path: Path, name: str, content: str
+) -> None:
+    (source / name).parent.mkdir(parents=True, exist_ok=True)
+    (source / name).write_text(content)
+    make_artifact(source, tmp_path / "a.zip", MODEL_FILE)
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        assert sorted(archive.namelist()) == sorted(["README.md", "extra/labels.txt", MODEL_FILE, *SIGNATURE])
+
+
+def test_a_file_named_config_stays_when_it_holds_no_key(source: Path, tmp_path: Path) -> None:
+    (source / "extra" / "config").write_text("n_estimators = 100\n")
+    make_artifact(source, tmp_path / "a.zip", MODEL_FILE)
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        assert "extra/config" in archive.namelist()
+
+
+def test_a_model_file_named_like_a_credential_is_refused(source: Path, tmp_path: Path) -> None:
+    (source / MODEL_FILE).rename(source / "model.key")
+    with pytest.raises(ArtifactError, match=r"the model model\.key would be left out"):
+        make_artifact(source, tmp_path / "a.zip", "model.key")
+    assert not (tmp_path / "a.zip").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [
+        (PRIVATE_KEY, "a private key"),
+        ("-----BEGIN ENCRYPTED PRIVATE KEY-----\n", "a private key"),
+        ("PuTTY-User-Key-File-2: ssh-rsa\n", "a private key"),
+        ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ user@host\n", "an SSH public key"),
+        ("[default]\naws_secret_access_key = wJalrXUtnFEMI\n", "AWS credentials"),
+        ("AWS_KEY=AKIAIOSFODNN7EXAMPLE\n", "AWS credentials"),
+        ('{"type": "service_account", "private_key": "x"}', "a GCP service account key"),
+        (OCI_CONFIG, "an OCI CLI config"),
+        (KUBECONFIG, "a kubeconfig"),
+        ("ghp_" + "a1" * 18 + "\n", "a GitHub or Hugging Face token"),
+        ("z5M2X:_-ho1>G+T2H5yL\n", "an OCI auth token"),
+        ("setosa\nversicolor\nvirginica\n", None),
+        ('{"features": ["age", "income"], "rows": 2}', None),
+        ("abcdefghijklmnopqrst\n", None),
+    ],
+)
+def test_what_a_key_or_token_looks_like(tmp_path: Path, content: str, kind: str | None) -> None:
+    (tmp_path / "file").write_text(content)
+    assert secret_sign(tmp_path / "file") == kind
+
+
+def test_only_the_start_of_small_files_is_read_for_keys(tmp_path: Path) -> None:
+    large = tmp_path / "large.bin"
+    large.write_bytes(PRIVATE_KEY.encode() + bytes(SCAN_MAX_FILE))
+    deep = tmp_path / "deep.txt"
+    deep.write_bytes(bytes(SCAN_HEAD) + PRIVATE_KEY.encode())
+    assert secret_sign(large) is None and secret_sign(deep) is None
+    assert secret_sign(tmp_path.joinpath("small.txt")) is None  # missing: nothing to say
+    tmp_path.joinpath("small.txt").write_text(PRIVATE_KEY)
+    assert secret_sign(tmp_path / "small.txt") == "a private key"
+
+
+def test_a_key_under_an_innocent_name_is_zipped_with_a_warning(source: Path, tmp_path: Path) -> None:
+    (source / "extra" / "notes.txt").write_text(PRIVATE_KEY)
+    output = tmp_path / "dist" / "model_artifact.zip"
+    result = make_artifact_command(source, output)
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(output) as archive:
+        assert "extra/notes.txt" in archive.namelist()
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: extra/notes.txt is zipped but looks like a private key: if it is a secret, move it out of "
+        f"{source} and run again; if the model needs it, it can stay"
+    ]
 
 
 def test_credentials_are_left_out_and_named(source: Path, tmp_path: Path) -> None:
@@ -147,23 +267,11 @@ def test_the_command_prints_container_paths_size_and_sha256(tmp_path: Path) -> N
     assert f"/opt/ds/model/deployed_model/{MODEL_FILE}" in result.stdout
     assert f"{output.stat().st_size} bytes sha256:{sha256}" in result.stdout
     assert (tmp_path / "dist" / "model_artifact.zip.sha256").read_text().split()[0] == sha256
+    assert result.stderr.count("note: loading") == 1, result.stderr  # once, before the model is loaded
+    assert f"note: loading {MODEL_FILE} runs code it holds (joblib/pickle)" in result.stderr
+    assert "warning:" not in result.stderr, "the model and its signature look like no key"
 
     (source / MODEL_FILE).unlink()
     failed = make_artifact_command(source, output)
     assert failed.returncode == 1 and "artifact refused" in failed.stderr
     assert not output.exists(), "a refused artifact must not leave the previous zip behind"
-
-
-def test_zip_slip_entries_stay_inside_the_folder_deploy_local_unzips_into(tmp_path: Path) -> None:
-    from {{ cookiecutter.package_name }}_ops.deploy_local import unpack
-
-    artifact = tmp_path / "hostile.zip"
-    with zipfile.ZipFile(artifact, "w") as archive:
-        archive.writestr("../escaped.txt", "x")
-        archive.writestr("/absolute.txt", "x")
-        archive.writestr("deep/../../escaped-too.txt", "x")
-    folder = tmp_path / "mount" / "deployed_model"
-    folder.mkdir(parents=True)
-    unpack(artifact, folder)
-    written = {path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*.txt")}
-    assert written and all(name.startswith("mount/deployed_model/") for name in written), written

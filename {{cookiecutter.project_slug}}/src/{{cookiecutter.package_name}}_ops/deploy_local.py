@@ -1,6 +1,7 @@
 """Run the image the way OCI Model Deployment does, on this machine.
 
-In the service's order: unzip the artifact zip into a fresh folder, mount it
+In the service's order: unzip the artifact zip into a fresh folder (refused, with
+nothing left behind, when it is not a zip, is damaged, or unpacks past a limit), mount it
 read-only at /opt/ds/model/deployed_model, start the container with the
 deployment's environment variables and port, apply the health policy (``curl
 -f /health`` inside the container, 3 s timeout, 3 retries; the interval
@@ -20,24 +21,40 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
+from typing import IO
 
-from {{ cookiecutter.package_name }}.oci_rules import MODEL_MOUNT
+from {{ cookiecutter.package_name }}.oci_rules import (
+    MAX_ARTIFACT_BYTES,
+    MODEL_MOUNT,
+    shown,
+)
 
+from .artifact import model_code_note
 from .deploy_config import environment_variables
-from .project import PROJECT
+from .errors import InputError
+from .project import PROJECT, read_settings
 
 CONTAINER_NAME = "{{ cookiecutter.project_slug }}-deploy-local"
 HEALTH_TIMEOUT, HEALTH_RETRIES = 3, 3
+# The most an artifact may unpack to. OCI states no limit for the unzipped artifact, only
+# for the zip (400 GB through Object Storage): that figure, and the free disk space, bound it.
+MAX_UNPACKED_BYTES = MAX_ARTIFACT_BYTES
+CHUNK = 1 << 20
+
+
+class UnpackError(InputError):
+    """The artifact can't be unpacked: missing, not a zip, damaged, or too large; the message says which."""
 
 
 def container_environment(settings_file: Path, port: int | None) -> tuple[int, dict[str, str]]:
-    """The deployment's port (or ``port``) and environment variables, as deploy-config writes them."""
-    container = tomllib.loads(settings_file.read_text())["container"]
+    """The deployment's port (or ``port``) and environment variables, as deploy-config writes them;
+    SettingsError (one line) when the settings can't be read or are of the wrong shape."""
+    container = read_settings(settings_file, ("container.server_port",))["container"]
     if port is not None:
         container["server_port"] = port
     return container["server_port"], environment_variables(container)
@@ -84,12 +101,99 @@ def predict(port: int, body: bytes) -> str:
         return f"{error.code} {error.read().decode().strip()}"
 
 
-def unpack(artifact: Path, folder: Path) -> None:
-    """Unzip the artifact into ``folder`` as the service does; entries that climb out of it
-    (``../x``, ``/etc/x``) land inside it (zipfile drops those path parts)."""
-    with zipfile.ZipFile(artifact) as archive:
-        archive.extractall(folder)
+def entry_path(folder: Path, name: str) -> Path | None:
+    """Where the zip entry ``name`` goes in ``folder``, as zipfile's extract does: "", "." and ".."
+    parts (and so a leading "/") dropped, "\\" taken as "/" too; None when nothing is left."""
+    parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".", "..")]
+    return folder.joinpath(*parts) if parts else None
+
+
+def copy_bounded(source: IO[bytes], target: IO[bytes], budget: int) -> int:
+    """Copy ``source`` into ``target``, returning the bytes copied; ``UnpackError`` once past
+    ``budget`` bytes, counted as they come (a zip entry's declared size can lie)."""
+    copied = 0
+    while chunk := source.read(CHUNK):
+        copied += len(chunk)
+        if copied > budget:
+            raise UnpackError(f"more than {budget:,} bytes")
+        target.write(chunk)
+    return copied
+
+
+def extract(archive: zipfile.ZipFile, folder: Path, limit: int) -> int:
+    """Write every entry of ``archive`` under ``folder``; the bytes written, at most ``limit``."""
+    written = 0
+    for entry in archive.infolist():
+        path = entry_path(folder, entry.filename)
+        if path is None:
+            continue
+        if entry.is_dir():
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(entry) as source, path.open("wb") as target:
+            try:
+                written += copy_bounded(source, target, limit - written)
+            except UnpackError:
+                raise UnpackError(
+                    f"{shown(entry.filename)} unpacks to more than the zip declares, past the limit of {limit:,} bytes"
+                ) from None
+    return written
+
+
+def unpack(artifact: Path, folder: Path, limit: int = MAX_UNPACKED_BYTES) -> int:
+    """Unzip the artifact into ``folder`` as the service does; return the bytes written.
+
+    Entries that climb out of it (``../x``, ``/etc/x``) land inside it. ``UnpackError``, with
+    nothing it wrote left behind, when the artifact is missing, not a zip, damaged, or unpacks
+    past ``limit`` bytes or the free disk space: by the sizes its entries declare, before a byte
+    is written, and by the bytes actually written.
+    """
+    where = f"--artifact {artifact}"
+    if not artifact.is_file():
+        what = "is a folder" if artifact.is_dir() else "does not exist"
+        raise UnpackError(f"{where} {what}; expected the model artifact zip: run `make artifact` first")
+    before = set(folder.iterdir())
+    try:
+        with zipfile.ZipFile(artifact) as archive:
+            declared = sum(entry.file_size for entry in archive.infolist())
+            if declared > limit:
+                raise UnpackError(
+                    f"its entries unpack to {declared:,} bytes, over the limit of {limit:,} (--max-unpacked-bytes)"
+                )
+            if declared > (free := shutil.disk_usage(folder).free):
+                raise UnpackError(f"its entries unpack to {declared:,} bytes; {folder} has {free:,} free")
+            written = extract(archive, folder, limit)
+    except UnpackError as error:
+        remove_new(folder, before)
+        raise UnpackError(f"{where}: {error}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        remove_new(folder, before)
+        raise UnpackError(
+            f"{where}: not a readable zip ({error}); expected the model artifact zip that `make artifact` writes"
+        ) from None
+    except OSError as error:
+        remove_new(folder, before)
+        reason = error.strerror or error
+        raise UnpackError(f"{where}: can't be read or unpacked into {folder} ({reason})") from None
     folder.chmod(0o755)
+    return written
+
+
+def remove_new(folder: Path, before: set[Path]) -> None:
+    """Remove what was written in ``folder`` since it held ``before``."""
+    for path in set(folder.iterdir()) - before:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def positive_bytes(text: str) -> int:
+    """A size in bytes from the command line: a whole number of at least 1."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 20 and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number of bytes from 1 up")
+    return int(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,18 +206,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deadline", type=float, default=600, help="seconds to become healthy")
     parser.add_argument("--interval", type=float, default=2, help="seconds between health checks")
     parser.add_argument("--request", type=Path, default=PROJECT / "sample_request.json")
+    parser.add_argument(
+        "--max-unpacked-bytes",
+        type=positive_bytes,
+        default=MAX_UNPACKED_BYTES,
+        help="refuse an artifact that unpacks to more",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.artifact.is_file():
-        print(f"{args.artifact} is missing: run `make artifact` first", file=sys.stderr)
-        return 1
-
+    port, environment = container_environment(args.settings, args.port)
     mount = Path(tempfile.mkdtemp(prefix="deployed_model-"))
     try:
-        unpack(args.artifact, mount)
-        print(f"1. unzipped {args.artifact.name} into {mount} ({len(list(mount.rglob('*')))} entries)")
-        port, environment = container_environment(args.settings, args.port)
+        written = unpack(args.artifact, mount, args.max_unpacked_bytes)
+        names = [path.relative_to(mount).as_posix() for path in sorted(mount.rglob("*")) if path.is_file()]
+        print(f"1. unzipped {args.artifact.name} into {mount} ({len(names)} files, {written:,} bytes)")
+        if note := model_code_note(names):
+            print(note, file=sys.stderr)
+        return start(args, mount, port, environment)
+    finally:
+        shutil.rmtree(mount, ignore_errors=True)
+
+
+def start(args: argparse.Namespace, mount: Path, port: int, environment: dict[str, str]) -> int:
+    """Steps 2 to 4: run the image on the unpacked artifact, wait until healthy, one prediction."""
+    try:
         subprocess.run([args.cli, "rm", "-f", args.name], capture_output=True)
         command = [args.cli, "run", "-d", "--name", args.name, "-p", f"127.0.0.1:{port}:{port}"]
         command += [f"--env={key}={value}" for key, value in environment.items()]
@@ -134,4 +251,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         subprocess.run([args.cli, "stop", "-t", "10", args.name], capture_output=True)
         subprocess.run([args.cli, "rm", "-f", args.name], capture_output=True)
-        shutil.rmtree(mount, ignore_errors=True)
