@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-{% if cookiecutter.framework == "fastapi" -%}
 import json
-{% endif -%}
 import logging
 import time
 from dataclasses import replace
@@ -16,10 +14,6 @@ import numpy as np
 import pytest
 import sklearn.base
 
-from {{ cookiecutter.package_name }}.inline_budget import (
-    MAX_INLINE_BYTES,
-    InlineBudget,
-)
 from {{ cookiecutter.package_name }}.outputs import Outputs
 from {{ cookiecutter.package_name }}.scorer import Scorer, State
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -235,6 +229,47 @@ def test_body_of_exactly_the_limit_passes_and_one_byte_more_is_413(
     assert str(small.max_body_bytes) in reply.json["error"]
 
 
+@pytest.mark.parametrize("form", ["rows", "records", "columns"])
+def test_max_rows_pass_and_one_more_is_413_naming_max_rows(
+    serve: Any, model_dir: Path, model: Any, form: str
+) -> None:
+    client = serve(model_dir, max_rows=5)
+    names = list(model.feature_names_in_)
+
+    def body(rows: int) -> dict[str, Any]:
+        if form == "rows":  # counted in the bytes, before they are parsed
+            return {"instances": [[5.1, 3.5, 1.4, 0.2]] * rows, "method": "predict_proba"}
+        if form == "records":  # counted once parsed
+            return {"data": [dict(zip(names, [5.1, 3.5, 1.4, 0.2], strict=True))] * rows}
+        return {"data": {name: [1.0] * rows for name in names}}
+
+    assert len(client.post("/predict", json_body=body(5)).json["predictions"]) == 5
+    reply = client.post("/predict", json_body=body(6))
+    assert reply.status == 413
+    assert reply.json["error"] == (
+        "6 rows; this server takes at most 5 a request (MAX_ROWS): send them in smaller batches"
+    )
+
+
+def test_an_answer_over_max_answer_bytes_is_413_naming_it_and_what_to_send(
+    serve: Any, model_dir: Path, sample_rows: list[list[float]]
+) -> None:
+    rows = {"instances": sample_rows[:1] * 10, "method": "predict_proba"}
+    fits = serve(model_dir).post("/predict", json_body=rows)
+    size = len(json.dumps(fits.json, separators=(",", ":")))  # as the apps write it
+    client = serve(model_dir, max_answer_bytes=size)  # the answer is counted a little longer than it is
+    reply = client.post("/predict", json_body=rows)
+    assert reply.status == 413
+    error = reply.json["error"]
+    assert error.startswith("the predict_proba answer to 10 rows would be up to ")
+    assert f"over this server's MAX_ANSWER_BYTES ({size})" in error
+    assert error.endswith("rows a request, or ask for predict (one value a row)")
+    fewer = int(error.split("at most ")[1].split(" rows")[0])
+    assert 1 <= fewer < 10
+    assert client.post("/predict", json_body={**rows, "instances": rows["instances"][:fewer]}).status == 200
+    assert client.post("/predict", json_body={**rows, "method": "predict"}).status == 200
+
+
 def test_unknown_route_and_wrong_method_answer_json(client: Any) -> None:
     assert client.get("/nope").status == 404
     wrong_method = client.get("/predict")
@@ -296,30 +331,13 @@ def test_each_request_logs_one_json_line_with_the_request_id(
     assert record.fields["latency_ms"] >= 0
 
 
-def test_inline_budget_learns_which_body_sizes_are_quick() -> None:
-    budget = InlineBudget(budget_seconds=0.001)
-    assert not budget.inline(40)  # every size is timed in the thread pool first
-    budget.record(40, 0.0002)
-    assert budget.inline(40) and budget.inline(10) and not budget.inline(41)
-    budget.record(5000, 0.0005)
-    assert budget.inline(5000)
-    budget.record(2000, 0.003)  # a call on the loop overran: smaller than that from now on
-    assert budget.inline(1999) and not budget.inline(2000)
-    budget.record(90_000, 0.2)  # slow, and never quick: no change
-    assert budget.quick_bytes == 1999
-    budget.record(10_000_000, 0.0001)  # however quick, a large body is never parsed on the loop
-    assert budget.inline(MAX_INLINE_BYTES) and not budget.inline(MAX_INLINE_BYTES + 1)
-
-
-def test_a_quick_refusal_teaches_the_inline_budget_nothing(
-    make_client: Any, settings: Settings, scorer: Scorer
-) -> None:
-    client = make_client(settings, scorer)
-    # A 415 for a megabyte of text is answered at once: it says nothing of how long predicting takes.
-    assert client.post("/predict", b"x" * 1_000_000, content_type="text/plain").status == 415
-    assert client.post("/predict", b"[" * 100_000, content_type="application/json").status == 400
-    budget = {{ "client.client.app.state.inline_budget" if cookiecutter.framework == "fastapi" else 'client.client.application.extensions["inline_budget"]' }}
-    assert budget.quick_bytes == 0
+def test_the_access_line_of_a_long_path_is_cut(client: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="scorer.access")
+    path = "/" + "a" * 64_999  # the whole path once made a 65 KB line
+    assert client.get(path).status == 404
+    logged = access_record(caplog).fields["path"]
+    assert logged.startswith("/aaa") and logged.endswith("...[cut: 65000 chars]")
+    assert len(logged) < 300
 {%- if cookiecutter.framework == "fastapi" %}
 
 

@@ -24,6 +24,7 @@ def test_defaults_point_at_the_service_mount() -> None:
     assert settings.model_dir == Path("/opt/ds/model/deployed_model")
     assert settings.model_file == MODEL_FILE
     assert settings.max_body_bytes == 10 * 1024 * 1024
+    assert (settings.max_rows, settings.max_answer_bytes) == (100_000, 20 * 1024 * 1024)
 
 
 def test_environment_overrides() -> None:
@@ -31,6 +32,19 @@ def test_environment_overrides() -> None:
     settings = Settings.from_env(env)
     assert (settings.model_dir, settings.model_file) == (Path("/tmp/m"), "other.pkl")
     assert (settings.max_body_bytes, settings.log_level) == (100, "DEBUG")
+    limits = Settings.from_env({"MAX_ROWS": "500", "MAX_ANSWER_BYTES": " 1_000_000 ", "MAX_BODY_BYTES": ""})
+    assert (limits.max_rows, limits.max_answer_bytes) == (500, 1_000_000)
+    assert limits.max_body_bytes == 10 * 1024 * 1024  # empty: the default
+
+
+@pytest.mark.parametrize("name", ["MAX_ROWS", "MAX_ANSWER_BYTES", "MAX_BODY_BYTES"])
+@pytest.mark.parametrize("value", ["0", "-5", "many", "1.5", "1e6", "10_0", "²", "9" * 31])
+def test_a_limit_that_is_not_a_whole_number_of_1_or_more_is_named(name: str, value: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env({name: value})
+    message = str(refused.value)
+    assert message.startswith(f"{name} must be a whole number, 1 or more (got ") and "\n" not in message
+    assert repr(value)[:20].rstrip("'") in message
 
 
 def test_log_lines_are_one_json_object_each() -> None:

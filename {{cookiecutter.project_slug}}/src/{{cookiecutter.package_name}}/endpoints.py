@@ -36,6 +36,8 @@ def predict(scorer: Scorer, body: bytes, content_type: str | None) -> Answer:
         return error.status, {"error": bounded(str(error))}
     try:
         predictions = scorer.predict(features, method)
+    except PayloadError as error:  # an answer over MAX_ANSWER_BYTES, refused before it is built
+        return error.status, {"error": bounded(str(error))}
     except ModelRefused as error:
         # scikit-learn's own input checks, on values that passed ours: for example a
         # scaler step that turns 1e308 into infinity. The request, not the server, is at fault.

@@ -18,6 +18,10 @@ REQUEST_ID_HEADER = "opc-request-id"
 # OCI's request ids are a few dozen letters, digits and "/"; anything else sent in
 # that header is neither echoed nor logged.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,200}")
+# The method and the path come from the client too: each is logged cut at this many characters,
+# marked with the length sent (a 65,000-character path made a 65 KB line). 256 keep every path
+# the scorer serves and enough of a probe's to tell what it was; gunicorn takes methods of 3 to 20.
+MAX_LOGGED_PATH, MAX_LOGGED_METHOD = 256, 20
 access_log = logging.getLogger("scorer.access")
 # A line a request is on the hot path: msgspec writes it in a tenth of json.dumps's time
 # (UTF-8, NaN as null); anything it can't encode is written as its str().
@@ -65,11 +69,17 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
 
 
+def cut(value: str, limit: int) -> str:
+    """``value``, or its first ``limit`` characters and how long it was, marked so a reader sees the cut."""
+    return value if len(value) <= limit else f"{value[:limit]}...[cut: {len(value)} chars]"
+
+
 def access_fields(method: str, path: str, status: int, started: float, request_id: str | None) -> dict:
-    """An access line's fields; ``started`` is a ``time.perf_counter()`` reading."""
+    """An access line's fields; ``started`` is a ``time.perf_counter()`` reading. The method and
+    the path are cut (``cut``); the request id is logged only when it looks like one (``request_id_of``)."""
     return {
-        "method": method,
-        "path": path,
+        "method": cut(method, MAX_LOGGED_METHOD),
+        "path": cut(path, MAX_LOGGED_PATH),
         "status": status,
         "latency_ms": round((time.perf_counter() - started) * 1000, 3),
         REQUEST_ID_HEADER: request_id,

@@ -11,8 +11,10 @@ row (``example``); without one, as ADS saves models, a row built from the input 
 (``schema``; a model that refuses it is served without warm-up, with a warning); a row of
 zeros for a model of plain numbers (``zeros``); else ``none``.
 
-A request goes: ``parse`` (the body into the model's input: ``model_input.py``), then
-``predict``: ``processing.preprocess``, the model's method, ``processing.postprocess``.
+A request goes: ``parse`` (the body into the model's input: ``model_input.py``; more rows
+than ``MAX_ROWS`` are refused there: ``row_limit.py``), then ``predict``: ``processing.preprocess``,
+the model's method (an answer longer than ``MAX_ANSWER_BYTES`` is refused before it is built:
+``outputs.py``), ``processing.postprocess``.
 """
 
 from __future__ import annotations
@@ -32,11 +34,11 @@ import numpy as np
 import sklearn
 from sklearn.exceptions import InconsistentVersionWarning
 
-from . import processing
+from . import processing, row_limit
 from .model_input import choose_input
 from .model_path import ModelNotFoundError, resolve_model_path
 from .outputs import Outputs
-from .payload import PREDICTIONS, ArrayInput, read_body
+from .payload import PREDICTIONS, ArrayInput, PayloadError, read_body
 from .settings import Settings
 from .signature import Signature, read_signature, schema_row
 
@@ -244,21 +246,26 @@ class Scorer:
         """``parse``, and the key to answer under: ``prediction`` for ADS's envelope, else
         ``predictions``."""
         assert self.outputs is not None
+        row_limit.check_body(body, self.settings.max_rows)
         if (decoded := self.input.decode(body)) is not None:  # rows of numbers, the hot path
             features, method = decoded
             answer_key = PREDICTIONS
         else:
             request = read_body(body, self.names)
             features, method, answer_key = self.input.features(request), request.method, request.answer_key
+        row_limit.check_rows(len(features), self.settings.max_rows)  # an array's or a DataFrame's length
         return features, self.outputs.check(method or self.settings.predict_method), answer_key
 
     def predict(self, features: Any, method: str | None = None) -> list[Any]:
-        """The answers for ``features``: preprocess, the model's ``method``, postprocess."""
+        """The answers for ``features``: preprocess, the model's ``method``, postprocess;
+        PayloadError (413) for an answer longer than MAX_ANSWER_BYTES."""
         assert self.outputs is not None
         method = method or self.settings.predict_method
         features = processing.preprocess(features)
         try:
-            answers = self.outputs.run(method, features)
+            answers = self.outputs.run(method, features, self.settings.max_answer_bytes)
+        except PayloadError:
+            raise
         except ValueError as error:
             raise ModelRefused(str(error)) from error
         return processing.postprocess(answers, method)

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .oci_rules import MAX_PREDICT_BODY_BYTES, MODEL_MOUNT
+
+# One request's rows and answer, so one request can't take a worker's memory. A 10 MB body of
+# small rows carries millions ("[0],": 2.6 million); three of a million iris rows asking for
+# predict_proba took a Flask worker to 1.7 GB, each answer 103 MB. 100,000 iris rows are a 1.7 MB
+# body, a 9.8 MB predict_proba answer and 0.75 s; a client splits larger batches. An answer is
+# counted before it is built (``outputs.Outputs.answer_bytes``): 20 MiB holds 100,000 rows of
+# probabilities of 5 classes, and takes about 5 times that in Python while it is built (README,
+# "Settings": sizing the limits to an instance's memory).
+MAX_ROWS = 100_000
+MAX_ANSWER_BYTES = 20 * 1024 * 1024
+WHOLE_NUMBER = re.compile(r"[0-9]{1,30}|[0-9]{1,3}(?:_[0-9]{3}){1,9}")  # 30 digits: past any memory
 
 
 @dataclass(frozen=True)
@@ -21,18 +33,34 @@ class Settings:
     model_dir: Path = Path(MODEL_MOUNT)
     model_file: str = "{{ cookiecutter.model_file }}"
     max_body_bytes: int = MAX_PREDICT_BODY_BYTES
+    max_rows: int = MAX_ROWS
+    max_answer_bytes: int = MAX_ANSWER_BYTES
     log_level: str = "INFO"
     predict_method: str = "predict"  # what /predict answers when the body does not ask
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read ``MODEL_DIR``, ``MODEL_FILE``, ``MAX_BODY_BYTES``, ``LOG_LEVEL`` and ``PREDICT_METHOD``."""
+        """Read ``MODEL_DIR``, ``MODEL_FILE``, ``MAX_BODY_BYTES``, ``MAX_ROWS``, ``MAX_ANSWER_BYTES``,
+        ``LOG_LEVEL`` and ``PREDICT_METHOD``; ValueError names a limit that is not a whole number of 1 or more."""
         env = os.environ if env is None else env
         defaults = cls()
         return cls(
             model_dir=Path(env.get("MODEL_DIR") or defaults.model_dir),
             model_file=env.get("MODEL_FILE") or defaults.model_file,
-            max_body_bytes=int(env.get("MAX_BODY_BYTES") or defaults.max_body_bytes),
+            max_body_bytes=limit(env, "MAX_BODY_BYTES", defaults.max_body_bytes),
+            max_rows=limit(env, "MAX_ROWS", defaults.max_rows),
+            max_answer_bytes=limit(env, "MAX_ANSWER_BYTES", defaults.max_answer_bytes),
             log_level=(env.get("LOG_LEVEL") or defaults.log_level).upper(),
             predict_method=env.get("PREDICT_METHOD") or defaults.predict_method,
         )
+
+
+def limit(env: Mapping[str, str], name: str, default: int) -> int:
+    """The limit ``name`` of the environment (digits, ``100_000`` too), or ``default`` when unset or empty."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not WHOLE_NUMBER.fullmatch(text) or int(text) < 1:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(f"{name} must be a whole number, 1 or more (got {shown!r}); unset, it is {default}")
+    return int(text)
