@@ -51,6 +51,7 @@ EXPECTED_FILES = [
     "src/{package}/payload.py",
     "src/{package}/processing.py",
     "src/{package}/request_log.py",
+    "src/{package}/row_limit.py",
     "src/{package}/scorer.py",
     "src/{package}/settings.py",
     "src/{package}/signature.py",
@@ -58,7 +59,7 @@ EXPECTED_FILES = [
         f"src/{{package}}_ops/{module}.py"
         for module in (
             *("__init__", "__main__", "artifact", "capacity", "catalog", "checkpoint", "cli", "deploy"),
-            *("doctor", "find_model", "teardown"),
+            *("doctor", "errors", "find_model", "teardown"),
             *("deploy_config", "deploy_local", "lifecycle", "lock", "oci_client", "oci_config_file"),
             *("oci_models", "policies", "predict_remote", "scan"),
             *("project", "push_record", "registry", "update_plan"),
@@ -72,20 +73,26 @@ EXPECTED_FILES = [
     "tests/test_catalog.py",
     "tests/test_deploy.py",
     "tests/test_deploy_config.py",
+    "tests/test_deploy_local.py",
     "tests/test_doctor.py",
     "tests/test_find_model.py",
+    "tests/test_inline_budget.py",
     "tests/test_layout.py",
+    "tests/test_limits.py",
     "tests/test_lifecycle.py",
     "tests/test_lock.py",
     "tests/test_methods.py",
     "tests/test_model_path.py",
     "tests/test_oci_config_file.py",
+    "tests/test_ops_inputs.py",
     "tests/test_payload.py",
     "tests/test_policies.py",
     "tests/test_predict_remote.py",
     "tests/test_processing.py",
     "tests/test_registry.py",
+    "tests/test_request_log.py",
     "tests/test_scan.py",
+    "tests/test_server_versions.py",
     "tests/test_settings.py",
     "tests/test_signature.py",
     "tests/test_teardown.py",
@@ -94,7 +101,7 @@ EXPECTED_FILES = [
     "tests/test_walkthrough.py",
 ]
 FRAMEWORK_FILES = {
-    "flask": ["src/{package}/gthread_worker.py"],
+    "flask": ["src/{package}/gthread_worker.py", "src/{package}/request_framing.py"],
     "fastapi": ["src/{package}/uvicorn_limits.py"],
 }
 # What a Triton project adds (server=triton).
