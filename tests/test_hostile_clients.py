@@ -136,6 +136,52 @@ def test_a_client_that_never_reads_leaves_flasks_main_loop_free(baked, tmp_path:
     assert max(health_seconds) < 1, health_seconds
 
 
+def read_to_the_end(client: socket.socket) -> bytes:
+    replies = b""
+    while chunk := client.recv(65536):
+        replies += chunk
+    return replies
+
+
+@pytest.mark.xdist_group(DEFAULT_FLASK.id)
+def test_flasks_main_loop_frames_pipelined_and_chunked_requests_whatever_the_client_does(
+    baked, tmp_path: Path
+) -> None:
+    """Pipelined requests with the client's half-close once ended a worker; a chunked body went to
+    gunicorn's chunk reader, quadratic in the number of chunks; a leading empty line or HTTP/1.2 let
+    a chunked request reach a thread before its body. gunicorn's log holds no traceback at the end."""
+    project = baked(DEFAULT_FLASK)
+    health = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    rows = json.loads((project / "sample_request.json").read_text())["instances"]
+    body = json.dumps({"instances": (rows * 700)[:2000]}).encode()
+    chunked = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[at : at + 250]), body[at : at + 250]) for at in range(0, len(body), 250)
+    )
+    head = b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    with gunicorn_with_every_worker_ready(
+        project, project / "model_artifact", tmp_path / "log", workers=1
+    ) as served:
+        for _ in range(20):
+            with socket.create_connection(("127.0.0.1", served.port), timeout=HEALTH_TIMEOUT) as client:
+                client.sendall(health * 2)
+                client.shutdown(socket.SHUT_WR)
+                assert read_to_the_end(client).count(b"HTTP/1.1 200 OK") == 2
+        answers = []
+        for framing in (
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body),
+            b"Transfer-Encoding: chunked\r\n\r\n" + chunked + b"0\r\n\r\n",
+        ):
+            with socket.create_connection(("127.0.0.1", served.port), timeout=30) as client:
+                client.sendall(head + framing)
+                answers.append(read_to_the_end(client).split(b"\r\n\r\n", 1))
+        assert answers[0][0].startswith(b"HTTP/1.1 200") and answers[1][1] == answers[0][1]
+        for refused in (b"\r\n" + head.replace(b"1.1", b"1.0"), head.replace(b"1.1", b"1.2")):
+            with socket.create_connection(("127.0.0.1", served.port), timeout=HEALTH_TIMEOUT) as client:
+                client.sendall(refused + b"Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n")  # and no more
+                reply = client.recv(4096)
+            assert reply.startswith(b"HTTP/1.1 400") and b"application/json" in reply, reply
+
+
 OVERSIZED_HEADS = {
     "a 64 KB field": b"X-Big: " + b"x" * 65536 + b"\r\n",
     "101 fields": b"".join(b"X-Field-%d: 1\r\n" % number for number in range(101)),
