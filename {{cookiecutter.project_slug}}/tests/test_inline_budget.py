@@ -69,6 +69,9 @@ def test_after_a_slow_call_on_the_loop_it_stops_growing_for_a_hundred_times_as_l
     clock = Clock()
     budget = InlineBudget(budget_seconds=0.001, clock=clock)
     budget.quick_bytes = 1000
+    budget.record(1000, 0.0015, inline=True)  # merely overran: lowered, and grows again at once
+    budget.record(1000, 0.0001)
+    assert budget.quick_bytes == 1000
     budget.record(1000, 0.005, inline=True)  # a slow 400 on the loop: 200 bytes from now on
     assert budget.inline(200) and not budget.inline(201)
     budget.record(MAX_INLINE_BYTES, 0.0001)  # a padded quick body: no growth for 0.5 s

@@ -17,8 +17,9 @@ raised it to its maximum, after which slow 400s ran on the loop):
   far, and a quick refusal (a 415 for 10 MB of text) teaches it nothing;
 - any call over ``budget_seconds``, whatever it answered, lowers it to the size that
   call's rate of bytes per second would answer in time;
-- after a slow call on the loop it does not grow again for ``PAUSE_FACTOR`` times that
-  call's length, so padded bodies can't bring a slow size back at once; and a call that
+- after a call on the loop over twice ``budget_seconds`` (not one that merely overran it,
+  as a busy CPU makes some) it does not grow again for ``PAUSE_FACTOR`` times that call's length,
+  so padded bodies can't bring a slow size back at once; and a call that
   held the loop for over ``PAUSE_AFTER`` (10 ms: not a mere hiccup, such as a garbage
   collection) stops all calls on the loop for as long. However a client gets a slow call
   onto the loop, such calls hold it for about 1 % of the time at most.
@@ -59,7 +60,7 @@ class InlineBudget:
                 self.quick_bytes = min(size, 2 * self.quick_bytes + GROWTH_BYTES, MAX_INLINE_BYTES)
             return
         self.quick_bytes = min(self.quick_bytes, int(size * self.budget_seconds / seconds))
-        if inline:
+        if inline and seconds > 2 * self.budget_seconds:
             self.grows_from = max(self.grows_from, self.clock() + PAUSE_FACTOR * seconds)
             if seconds > PAUSE_AFTER:
                 self.paused_until = self.grows_from
