@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,28 @@ def test_the_scorer_counts_a_body_of_rows_before_parsing_it(
     monkeypatch.setattr(scorer.input, "decode", parse)
     with pytest.raises(PayloadError, match=r"^100001 rows;"):
         scorer.parse_request(rows_body(100_001))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        rows_body(101, key="\\u0069nstances"),  # an escape: not counted in the bytes
+        rows_body(101, extra=', "method": "predict", "x": "y", "z": "w"'),  # more strings than rows carry
+        json.dumps({"data": {"a": [1.0] * 101, "b": [2.0] * 101}}).encode(),  # columns
+        json.dumps({"data": [{"a": 1.0, "b": 2.0}] * 101}).encode(),  # records
+    ],
+)
+def test_any_other_body_is_counted_as_soon_as_it_is_parsed_before_a_row_is_read(
+    scorer: Scorer, monkeypatch: pytest.MonkeyPatch, body: bytes
+) -> None:
+    def features(*args: Any) -> None:
+        raise AssertionError("rows read before they were counted")
+
+    monkeypatch.setattr(scorer.input, "features", features)
+    monkeypatch.setattr(scorer, "settings", replace(scorer.settings, max_rows=100))
+    with pytest.raises(PayloadError, match=r"^101 rows;") as refused:
+        scorer.parse_request(body)
+    assert refused.value.status == 413
 
 
 def iris_like() -> tuple[LogisticRegression, np.ndarray]:

@@ -139,11 +139,14 @@ def shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def read_body(body: bytes, names: list[str] | None) -> Body:
-    """The structure of a /predict body: its form, its rows/records/columns and the method."""
+def read_body(body: bytes, names: list[str] | None, max_rows: int | None = None) -> Body:
+    """The structure of a /predict body: its form, its rows/records/columns and the method.
+    More than ``max_rows`` rows are refused (413) as soon as it is parsed, before any row is read."""
     document = load_json(body)
     if not isinstance(document, dict):
         raise PayloadError(f"body must be a JSON object such as {EXAMPLE}")
+    if max_rows is not None:
+        check_rows(rows_at_most(document), max_rows)
     if (
         names
         and _pandas_columns(document)
@@ -162,6 +165,24 @@ def read_body(body: bytes, names: list[str] | None) -> Body:
     if "instances" in document:
         return Body(ROWS, _rows(document["instances"], "instances"), method)
     return _data(document["data"], method)
+
+
+def rows_at_most(document: dict[str, Any]) -> int:
+    """The most rows ``document`` can hold: its longest list or object, or that of its "data"
+    object (columns), counted without reading one."""
+    values = list(document.values())
+    if isinstance(data := document.get("data"), dict):
+        values += data.values()
+    return max((len(value) for value in values if isinstance(value, list | dict)), default=0)
+
+
+def check_rows(rows: int, limit: int) -> None:
+    """PayloadError (413) naming MAX_ROWS for more than ``limit`` rows."""
+    if rows > limit:
+        raise PayloadError(
+            f"{rows} rows; this server takes at most {limit} a request (MAX_ROWS): send them in smaller batches",
+            status=413,
+        )
 
 
 def _method(document: dict[str, Any]) -> str | None:

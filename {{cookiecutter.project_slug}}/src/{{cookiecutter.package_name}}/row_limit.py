@@ -2,14 +2,15 @@
 
 Rows of numbers carry the most rows a byte (2.6 million ``[0],`` in 10 MB), so a body of them is
 counted in its bytes, before it is parsed: outside its few strings (its key and ``method``), each
-``[`` opens a row or the list of rows. Counting 10 MB takes about 10 ms; parsing it took 1.2 s and
-a quarter of a GB. Any other body is counted once parsed, before the model runs (``check_rows``
-on the length of the array or the DataFrame: no copy).
+``[`` opens a row or the list of rows. Counting 10 MB takes about 10 ms; parsing and checking it
+took 1.2 s and a quarter of a GB. Any other body is counted as soon as it is parsed, before any row
+is read (``payload.read_body``: its longest list), and once more before the model runs (the length
+of the array or the DataFrame: no copy).
 """
 
 from __future__ import annotations
 
-from .payload import PayloadError
+from .payload import check_rows
 
 # "instances" or "data", "method" and its value: the strings of a body of rows of numbers.
 MAX_STRINGS = 3
@@ -35,12 +36,3 @@ def check_body(body: bytes, limit: int) -> None:
     """PayloadError (413) for a body of rows of numbers of more than ``limit`` rows, before it is parsed."""
     if (lists := lists_in(body)) is not None:
         check_rows(lists - 1, limit)  # the list of rows, then one a row
-
-
-def check_rows(rows: int, limit: int) -> None:
-    """PayloadError (413) naming MAX_ROWS for more than ``limit`` rows."""
-    if rows > limit:
-        raise PayloadError(
-            f"{rows} rows; this server takes at most {limit} a request (MAX_ROWS): send them in smaller batches",
-            status=413,
-        )

@@ -38,7 +38,7 @@ from . import processing, row_limit
 from .model_input import choose_input
 from .model_path import ModelNotFoundError, resolve_model_path
 from .outputs import Outputs
-from .payload import PREDICTIONS, ArrayInput, PayloadError, read_body
+from .payload import PREDICTIONS, ArrayInput, PayloadError, check_rows, read_body
 from .settings import Settings
 from .signature import Signature, read_signature, schema_row
 
@@ -251,9 +251,9 @@ class Scorer:
             features, method = decoded
             answer_key = PREDICTIONS
         else:
-            request = read_body(body, self.names)
+            request = read_body(body, self.names, self.settings.max_rows)
             features, method, answer_key = self.input.features(request), request.method, request.answer_key
-        row_limit.check_rows(len(features), self.settings.max_rows)  # an array's or a DataFrame's length
+        check_rows(len(features), self.settings.max_rows)  # an array's or a DataFrame's length
         return features, self.outputs.check(method or self.settings.predict_method), answer_key
 
     def predict(self, features: Any, method: str | None = None) -> list[Any]:
