@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import sys
 import zipfile
 from pathlib import Path
@@ -78,6 +79,20 @@ def test_a_zip_that_lies_about_its_sizes_leaves_nothing_behind(tmp_path: Path, m
     with zipfile.ZipFile(artifact) as archive:
         assert archive.getinfo("zeros.bin").file_size == 1000  # it declares 1,000 bytes
     with pytest.raises(UnpackError, match=r"liar\.zip: not a readable zip"):
+        unpack(artifact, mount, limit=MB)
+    assert not any(mount.iterdir()), "nothing half-unpacked"
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_damaged_entry_leaves_nothing_behind(tmp_path: Path, mount: Path, compression: int) -> None:
+    artifact = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(artifact, "w", compression=compression) as archive:
+        archive.writestr("model.bin", random.Random(0).randbytes(50_000))  # compressed, still 50 KB
+    data = bytearray(artifact.read_bytes())
+    middle = len(data) // 2  # inside the compressed bytes
+    data[middle : middle + 16] = bytes(16)
+    artifact.write_bytes(bytes(data))
+    with pytest.raises(UnpackError, match=r"damaged\.zip: "):
         unpack(artifact, mount, limit=MB)
     assert not any(mount.iterdir()), "nothing half-unpacked"
 

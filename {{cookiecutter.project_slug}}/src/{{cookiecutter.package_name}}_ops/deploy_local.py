@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import lzma
 import shutil
 import subprocess
 import sys
@@ -167,7 +168,7 @@ def unpack(artifact: Path, folder: Path, limit: int = MAX_UNPACKED_BYTES) -> int
     except UnpackError as error:
         remove_new(folder, before)
         raise UnpackError(f"{where}: {error}") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError, RuntimeError) as error:  # fmt: skip
         remove_new(folder, before)
         raise UnpackError(
             f"{where}: not a readable zip ({error}); expected the model artifact zip that `make artifact` writes"
