@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from {{ cookiecutter.package_name }}.inline_budget import (
+    FREEZE_AFTER,
+    FREEZE_FACTOR,
     GROWTH_BYTES,
     MAX_INLINE_BYTES,
-    PAUSE_AFTER,
-    PAUSE_FACTOR,
     InlineBudget,
 )
 from {{ cookiecutter.package_name }}.scorer import Scorer
@@ -65,34 +65,37 @@ def test_a_quick_refusal_raises_nothing_and_a_slow_one_lowers_it() -> None:
     assert budget.quick_bytes == 20
 
 
-def test_after_a_slow_call_on_the_loop_it_stops_growing_for_a_hundred_times_as_long() -> None:
+def test_after_a_slow_refusal_on_the_loop_it_grows_past_1_kb_only_a_hundred_times_as_long_after() -> None:
     clock = Clock()
     budget = InlineBudget(budget_seconds=0.001, clock=clock)
-    budget.quick_bytes = 1000
-    budget.record(1000, 0.0015, inline=True)  # merely overran: lowered, and grows again at once
-    budget.record(1000, 0.0001)
-    assert budget.quick_bytes == 1000
-    budget.record(1000, 0.005, inline=True)  # a slow 400 on the loop: 200 bytes from now on
-    assert budget.inline(200) and not budget.inline(201)
-    budget.record(MAX_INLINE_BYTES, 0.0001)  # a padded quick body: no growth for 0.5 s
-    assert budget.quick_bytes == 200
-    clock.now += PAUSE_FACTOR * 0.005
+    budget.quick_bytes = 4000
+    budget.record(4000, 0.005, inline=True)  # a prediction that overran: lowered, grows again at once
+    budget.record(4000, 0.0001)
+    assert budget.quick_bytes == 2 * 800 + GROWTH_BYTES
+    budget.record(4000, 0.0001)
+    assert budget.quick_bytes == 4000
+    budget.record(4000, 0.005, predicted=False, inline=True)  # a slow 400 on the loop: 800 bytes
+    assert budget.inline(800) and not budget.inline(801)
+    budget.record(MAX_INLINE_BYTES, 0.0001)  # a padded quick body: no further than 1 KB for 0.5 s
+    assert budget.quick_bytes == GROWTH_BYTES
     budget.record(MAX_INLINE_BYTES, 0.0001)
-    assert budget.quick_bytes == 2 * 200 + GROWTH_BYTES
+    assert budget.quick_bytes == GROWTH_BYTES
+    clock.now += FREEZE_FACTOR * 0.005
+    budget.record(MAX_INLINE_BYTES, 0.0001)
+    assert budget.quick_bytes == 3 * GROWTH_BYTES
 
 
-def test_a_call_that_held_the_loop_over_10_ms_stops_calls_there_for_a_hundred_times_as_long() -> None:
+def test_a_stall_that_was_not_the_request_costs_a_one_row_call_a_single_hop() -> None:
+    """60 ms (over FREEZE_AFTER) on the loop for a one-row call: another process had the CPU."""
     clock = Clock()
     budget = InlineBudget(budget_seconds=0.001, clock=clock)
-    budget.quick_bytes = 1000
+    budget.quick_bytes = 4000
+    budget.record(40, 6 * FREEZE_AFTER, inline=True)
+    assert not budget.inline(40) and budget.frozen_until == clock.now + FREEZE_FACTOR * 6 * FREEZE_AFTER
+    budget.record(40, 0.0002)  # the next one-row call, in a thread, was quick
+    assert budget.inline(40)
     budget.record(10, 0.2, inline=False)  # slow in a thread: the loop was free meanwhile
-    assert budget.inline(0) and budget.grows_from == 0.0
-    budget.record(10, 2 * PAUSE_AFTER, inline=True)
-    assert not budget.inline(0)
-    clock.now += PAUSE_FACTOR * 2 * PAUSE_AFTER - 0.001
-    assert not budget.inline(0)
-    clock.now += 0.002
-    assert budget.inline(0)
+    assert budget.frozen_until == clock.now + FREEZE_FACTOR * 6 * FREEZE_AFTER
 
 
 def test_the_app_teaches_it_from_every_answer(make_client: Any, settings: Settings, scorer: Scorer) -> None:

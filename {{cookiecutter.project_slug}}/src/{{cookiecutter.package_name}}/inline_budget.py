@@ -17,12 +17,14 @@ raised it to its maximum, after which slow 400s ran on the loop):
   far, and a quick refusal (a 415 for 10 MB of text) teaches it nothing;
 - any call over ``budget_seconds``, whatever it answered, lowers it to the size that
   call's rate of bytes per second would answer in time;
-- after a call on the loop over twice ``budget_seconds`` (not one that merely overran it,
-  as a busy CPU makes some) it does not grow again for ``PAUSE_FACTOR`` times that call's length,
-  so padded bodies can't bring a slow size back at once; and a call that
-  held the loop for over ``PAUSE_AFTER`` (10 ms: not a mere hiccup, such as a garbage
-  collection) stops all calls on the loop for as long. However a client gets a slow call
-  onto the loop, such calls hold it for about 1 % of the time at most.
+- after a call on the loop that was slow in earnest (a refusal over twice
+  ``budget_seconds``: the attack's slow 400s; anything over ``FREEZE_AFTER``, 10 ms) it
+  grows past ``GROWTH_BYTES`` again only after ``FREEZE_FACTOR`` times that call's
+  length, so padded bodies can't win a large size back. Bodies of a few rows still come
+  back to the loop at once, so a stall that was not the request's (the CPU taken by
+  another process, a garbage collection) costs one-row calls a single hop.
+
+``/health`` is always answered on the loop: it costs nothing to learn.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from collections.abc import Callable
 BUDGET_SECONDS = 0.001
 MAX_INLINE_BYTES = 64 * 1024  # about 500 rows of 4 numbers
 GROWTH_BYTES = 1024
-PAUSE_AFTER = 0.01
-PAUSE_FACTOR = 100
+FREEZE_AFTER = 0.01
+FREEZE_FACTOR = 100
 
 
 class InlineBudget:
@@ -46,21 +48,21 @@ class InlineBudget:
         self.budget_seconds = budget_seconds
         self.clock = clock
         self.quick_bytes = 0
-        self.grows_from = 0.0  # no growth before this time (``clock``'s)
-        self.paused_until = 0.0  # no call on the loop before this time
+        self.frozen_until = 0.0  # no growth past GROWTH_BYTES before this time (``clock``'s)
 
     def inline(self, size: int) -> bool:
-        return size <= self.quick_bytes and self.clock() >= self.paused_until
+        return size <= self.quick_bytes
 
     def record(self, size: int, seconds: float, predicted: bool = True, inline: bool = False) -> None:
         """Learn from one call on a body of ``size`` bytes that took ``seconds``: ``predicted``
         when it answered predictions (200), ``inline`` when it ran on the main loop."""
         if seconds <= self.budget_seconds:
-            if predicted and size > self.quick_bytes and self.clock() >= self.grows_from:
-                self.quick_bytes = min(size, 2 * self.quick_bytes + GROWTH_BYTES, MAX_INLINE_BYTES)
+            if predicted and size > self.quick_bytes:
+                grown = min(size, 2 * self.quick_bytes + GROWTH_BYTES, MAX_INLINE_BYTES)
+                if self.clock() < self.frozen_until:
+                    grown = min(grown, max(self.quick_bytes, GROWTH_BYTES))
+                self.quick_bytes = grown
             return
         self.quick_bytes = min(self.quick_bytes, int(size * self.budget_seconds / seconds))
-        if inline and seconds > 2 * self.budget_seconds:
-            self.grows_from = max(self.grows_from, self.clock() + PAUSE_FACTOR * seconds)
-            if seconds > PAUSE_AFTER:
-                self.paused_until = self.grows_from
+        if inline and (seconds > FREEZE_AFTER or (not predicted and seconds > 2 * self.budget_seconds)):
+            self.frozen_until = max(self.frozen_until, self.clock() + FREEZE_FACTOR * seconds)
