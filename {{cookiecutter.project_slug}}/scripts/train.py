@@ -1,18 +1,19 @@
-"""Train a sample model into model_artifact/, with its signature, offline.
+"""Your training script: fit your model, save it with its signature into model_artifact/.
 
-Two samples:
+This file is yours to rewrite: nothing of the template imports it (the tests train their own
+samples, {{ cookiecutter.package_name }}_ops/samples.py). Put your training in ``train``: read your data,
+fit your model, return it with a sample of the DataFrame it was fitted on (the first rows of
+the training input: callers send rows like them). ``main`` saves it with ``save_model``,
+which writes the signature beside the model and checks that the scorer loads it and answers.
+Functions and classes the model needs (custom transformers) go in src/{{ cookiecutter.package_name }}/, not here:
+the server imports them from the package.
 
-- ``iris`` (the default): the iris flowers shipped inside scikit-learn, four numbers,
-  a scaler and a logistic regression;
-- ``churn``: synthetic customers as most tabular models see them, a pandas DataFrame
-  with a text column (``city``) and missing values (``income``), in a pipeline whose
-  ColumnTransformer imputes and scales the numbers and one-hot encodes the text.
-
-Replace ``train_model`` with your own training; keep the contract: call
-``save_model(model, X_sample, path)`` with a sample of the DataFrame the model was
-fitted on, and write a sample request that the scorer accepts.
+Until you do, it trains one of the template's samples: ``iris`` (the default) or ``churn``
+(a DataFrame with text and missing values), and writes a request for it.
 
     python scripts/train.py [--sample iris|churn] [--output-dir model_artifact] [--model-file NAME]
+
+`make train` runs it with MODEL_DIR, MODEL_FILE, SAMPLE and SAMPLE_REQUEST in its environment.
 """
 
 from __future__ import annotations
@@ -23,85 +24,35 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.datasets import load_iris
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from {{ cookiecutter.package_name }} import save_model
+from {{ cookiecutter.package_name }}_ops.samples import SAMPLES
 
 PROJECT = Path(__file__).resolve().parent.parent
 MODEL_FILE = "{{ cookiecutter.model_file }}"
-FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-SAMPLES = ("iris", "churn")
 
 
-def iris() -> tuple[Any, pd.DataFrame, dict[str, Any]]:
-    """The model, its training input and a sample request (rows of numbers)."""
-    data = load_iris(as_frame=True)
-    features = data.data.set_axis(FEATURES, axis=1)  # names a JSON client can type
-    labels = data.target.map(dict(enumerate(data.target_names.tolist())))  # "setosa", not 0
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    model.fit(features, labels)
-    return model, features, {"instances": features.iloc[[0, 50, 100]].to_numpy().tolist()}
-
-
-def customers(rows: int = 600, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
-    """Synthetic customers (age, income with gaps, city as text) and whether each churned."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "age": rng.uniform(18, 80, rows).round(1),
-            "income": rng.normal(52_000, 15_000, rows).round(0),
-            "city": rng.choice(["oslo", "lima", "pune"], rows),
-        }
-    )
-    frame.loc[rng.random(rows) < 0.1, "income"] = np.nan
-    churned = (frame["age"] > 50) ^ (frame["city"] == "oslo") ^ (rng.random(rows) < 0.1)
-    return frame, np.where(churned, "churned", "stayed")
-
-
-def churn() -> tuple[Any, pd.DataFrame, dict[str, Any]]:
-    """The model, its training input and a sample request (typed records, a missing income)."""
-    features, labels = customers()
-    numbers = make_pipeline(SimpleImputer(), StandardScaler())
-    columns = ColumnTransformer(
-        [("num", numbers, ["age", "income"]), ("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])]
-    )
-    model = make_pipeline(columns, LogisticRegression()).fit(features, labels)
-    missing = int(features["income"].isna().to_numpy().argmax())
-    records = (
-        features.iloc[[0, 1, missing]].astype(object).where(features.iloc[[0, 1, missing]].notna(), None)
-    )
-    return model, features, {"data": records.to_dict(orient="records")}
-
-
-def train_model(
-    output_dir: Path, model_file: str, sample_request: Path | None = None, sample: str = "iris"
-) -> Path:
-    """Fit the ``sample`` model, save it with its signature as ``output_dir/model_file``; return the path."""
-    model, features, request = {"iris": iris, "churn": churn}[sample]()
-    path = output_dir / model_file
-    save_model(model, features, path)
-    if sample_request is not None:
-        sample_request.write_text(json.dumps(request) + "\n")
-    return path
+def train(sample: str) -> tuple[Any, pd.DataFrame, dict[str, Any] | None]:
+    """Your training goes here: the fitted model, a sample of its training input (a DataFrame)
+    and a request for it (None: `make smoke` sends the example save_model writes beside it)."""
+    return SAMPLES[sample]()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sample", choices=SAMPLES, default=os.environ.get("SAMPLE") or "iris")
-    parser.add_argument("--output-dir", type=Path, default=PROJECT / "model_artifact")
-    parser.add_argument("--model-file", default=os.environ.get("MODEL_FILE", MODEL_FILE))
-    parser.add_argument("--sample-request", type=Path, default=PROJECT / "sample_request.json")
+    parser.add_argument("--sample", choices=sorted(SAMPLES), default=os.environ.get("SAMPLE") or "iris")
+    model_dir = os.environ.get("MODEL_DIR") or PROJECT / "model_artifact"
+    parser.add_argument("--output-dir", type=Path, default=model_dir)
+    parser.add_argument("--model-file", default=os.environ.get("MODEL_FILE") or MODEL_FILE)
+    request = os.environ.get("SAMPLE_REQUEST") or PROJECT / "sample_request.json"
+    parser.add_argument("--sample-request", type=Path, default=request)
     args = parser.parse_args()
-    path = train_model(args.output_dir, args.model_file, args.sample_request, args.sample)
-    print(f"{args.sample} model saved to {path} ({path.stat().st_size} bytes) with its signature")
-    print(f"sample request in {args.sample_request}")
+    model, features, sample_request = train(args.sample)
+    save_model(model, features, args.output_dir.absolute() / args.model_file)
+    if sample_request is not None:
+        args.sample_request.write_text(json.dumps(sample_request) + "\n")
+        print(f"sample request in {args.sample_request}")
 
 
 if __name__ == "__main__":

@@ -19,12 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 {%- if cookiecutter.framework == "fastapi" %}
 from fastapi.testclient import TestClient
 {%- endif %}
-from train import train_model
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}_ops.project import DEPLOYMENT_ID_FILE
+from {{ cookiecutter.package_name }}_ops.samples import train_sample
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
 TENANCY = "ocid1.tenancy.oc1..test"
@@ -111,7 +111,7 @@ def deployment_record() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("model_artifact")
-    train_model(folder, MODEL_FILE, sample_request=folder.parent / "sample_request.json")
+    train_sample(folder, MODEL_FILE, sample_request=folder.parent / "sample_request.json")
     return folder
 
 
@@ -124,7 +124,7 @@ def model(model_dir: Path) -> Any:
 def churn_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The churn sample: a DataFrame pipeline with a text column and missing incomes."""
     folder = tmp_path_factory.mktemp("churn_artifact")
-    train_model(folder, MODEL_FILE, sample_request=folder.parent / "churn_request.json", sample="churn")
+    train_sample(folder, MODEL_FILE, sample_request=folder.parent / "churn_request.json", sample="churn")
     return folder
 
 

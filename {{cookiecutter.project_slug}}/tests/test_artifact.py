@@ -11,7 +11,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from train import train_model
 
 from {{ cookiecutter.package_name }}_ops.artifact import (
     SCAN_HEAD,
@@ -21,6 +20,7 @@ from {{ cookiecutter.package_name }}_ops.artifact import (
     make_artifact,
     secret_sign,
 )
+from {{ cookiecutter.package_name }}_ops.samples import train_sample
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
 SIGNATURE = ["input_example.json", "input_schema.json", "output_schema.json"]
@@ -259,7 +259,7 @@ def test_a_broken_artifact_is_refused_and_leaves_no_zip(
 
 def test_the_command_prints_container_paths_size_and_sha256(tmp_path: Path) -> None:
     source = tmp_path / "model_artifact"
-    train_model(source, MODEL_FILE)
+    train_sample(source, MODEL_FILE)
     output = tmp_path / "dist" / "model_artifact.zip"
     result = make_artifact_command(source, output)
     assert result.returncode == 0, result.stderr

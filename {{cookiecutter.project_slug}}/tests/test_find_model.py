@@ -10,6 +10,7 @@ import pytest
 from smoke import request_body
 
 from {{ cookiecutter.package_name }}.model_path import model_files
+from {{ cookiecutter.package_name }}_ops import find_model
 from {{ cookiecutter.package_name }}_ops.artifact import make_artifact
 from {{ cookiecutter.package_name }}_ops.cli import main
 from {{ cookiecutter.package_name }}_ops.find_model import NO_MODEL
@@ -30,6 +31,20 @@ def model_path(model_dir: Path, model_file: str, capsys: pytest.CaptureFixture) 
     status = main(["model-path", "--model-dir", str(model_dir), "--model-file", model_file])
     shown = capsys.readouterr()
     return status, shown.out, shown.err
+
+
+def named(model: Path, capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    """make's MODEL=: model-path --model."""
+    status = main(["model-path", "--model", str(model), "--model-file", MODEL_FILE])
+    shown = capsys.readouterr()
+    return status, shown.out.strip(), shown.err.strip()
+
+
+@pytest.fixture
+def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where a zip named by MODEL= is unpacked: a scratch folder, not the project's build/."""
+    monkeypatch.setattr(find_model, "UNPACKED", tmp_path / "build" / "model")
+    return tmp_path / "build" / "model"
 
 
 def test_model_files_are_found_at_any_depth_and_schemas_are_not_models(tmp_path: Path) -> None:
@@ -89,3 +104,46 @@ def test_smoke_sends_the_example_beside_the_model_without_a_sample_request(
     name, body = request_body(tmp_path / "absent.json", zipped_as_folder, MODEL_FILE)
     assert name == "hgb/input_example.json"
     assert body == (zipped_as_folder / "hgb" / "input_example.json").read_bytes()
+
+
+def test_model_names_a_file_anywhere_or_the_only_model_of_a_folder(
+    tmp_path: Path, model_dir: Path, capsys
+) -> None:
+    mine = tmp_path / "notebooks" / "out"
+    shutil.copytree(model_dir, mine)
+    (mine / MODEL_FILE).rename(mine / "mine.pkl")
+    assert named(mine / "mine.pkl", capsys) == (0, str(mine / "mine.pkl"), "")
+    assert named(mine, capsys) == (0, str(mine / "mine.pkl"), "")  # its only model
+    assert named(model_dir, capsys) == (0, str(model_dir / MODEL_FILE), "")
+
+
+def test_model_unpacks_an_artifact_zip_as_deploy_local_does(
+    zipped_as_folder: Path, tmp_path: Path, build: Path, capsys
+) -> None:
+    make_artifact(zipped_as_folder, tmp_path / "churn v2.zip", MODEL_FILE)
+    (build / "churn v2").mkdir(parents=True)
+    (build / "churn v2" / "stale.joblib").write_bytes(b"from an older zip")
+    status, out, _ = named(tmp_path / "churn v2.zip", capsys)
+    assert (status, out) == (0, str(build / "churn v2" / "hgb" / MODEL_FILE))
+    assert sorted(path.name for path in (build / "churn v2").iterdir()) == ["hgb"]
+    served = (build / "churn v2" / "hgb" / MODEL_FILE).read_bytes()
+    assert served == (zipped_as_folder / "hgb" / MODEL_FILE).read_bytes()
+
+
+def test_model_that_serves_nothing_says_why_in_one_line(
+    tmp_path: Path, model_dir: Path, build: Path, capsys
+) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "broken.zip").write_bytes(b"not a zip")
+    for name in ("one", "two"):
+        shutil.copytree(model_dir, tmp_path / "both" / name)
+    expected = {
+        "absent.joblib": "does not exist; expected a model file, a folder holding one, or a zip",
+        "empty": "holds no model file (*.joblib",
+        "broken.zip": "not a readable zip",
+        "both": f"holds 2 model files (one/{MODEL_FILE}, two/{MODEL_FILE}); name one: MODEL=",
+    }
+    for name, message in expected.items():
+        status, out, err = named(tmp_path / name, capsys)
+        assert (status, out) == (2, ""), name
+        assert err.startswith(f"error: MODEL={tmp_path / name}") and message in err and "\n" not in err, err

@@ -13,9 +13,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
-from train import customers
 
 from {{ cookiecutter.package_name }} import processing, save_model
+from {{ cookiecutter.package_name }}_ops.samples import customers
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
 NAMES = {"churned": "leaves", "stayed": "stays"}

@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
-from {{ cookiecutter.package_name }} import processing, save_model
+from {{ cookiecutter.package_name }} import processing, save_model, signature
 from {{ cookiecutter.package_name }}.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.signature import (
@@ -28,9 +28,11 @@ from {{ cookiecutter.package_name }}.signature import (
     INPUT_SCHEMA,
     OUTPUT_SCHEMA,
     Feature,
+    project_root,
     read_signature,
     signature_of,
 )
+from {{ cookiecutter.package_name }}_ops.samples import customers
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
 PROJECT = Path(__file__).resolve().parent.parent
@@ -112,8 +114,6 @@ def test_save_model_writes_the_model_and_its_signature_in_the_catalog_format(
 
 
 def test_the_signature_reads_back_as_it_was_made(churn_dir: Path, churn_model: Any) -> None:
-    from train import customers
-
     features, _ = customers()
     made = signature_of(churn_model, features)
     read = read_signature(churn_dir)
@@ -141,6 +141,39 @@ def test_save_model_refuses_what_it_cannot_describe(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="has no rows"):
         save_model(model, pd.DataFrame({"a": []}), tmp_path / MODEL_FILE)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_project_is_found_from_the_package_else_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert project_root() == PROJECT  # installed editable from src/, as make install does
+    monkeypatch.chdir(tmp_path)
+    installed = tmp_path / "site-packages" / "{{ cookiecutter.package_name }}"
+    assert project_root(installed) == tmp_path
+
+
+def test_a_relative_path_is_the_projects_whatever_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    project, notebooks = tmp_path / "project", tmp_path / "notebooks"
+    notebooks.mkdir()
+    monkeypatch.chdir(notebooks)
+    monkeypatch.setattr(signature, "project_root", lambda: project)
+    sample = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    model = LogisticRegression().fit(sample, [0, 1, 0, 1])
+
+    save_model(model, sample, "models/mine.joblib")
+    saved = project / "models" / "mine.joblib"
+    assert saved.is_file() and (project / "models" / INPUT_EXAMPLE).is_file()
+    assert list(notebooks.iterdir()) == []
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0].startswith(f"saved {saved} (") and INPUT_SCHEMA in shown[0]
+    assert shown[1] == f"next: make serve MODEL={saved} (or make smoke MODEL=...: start, one /predict, stop)"
+
+    save_model(model, sample, f"model_artifact/{MODEL_FILE}")
+    assert (project / "model_artifact" / MODEL_FILE).is_file()
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[1] == "next: make serve (or make smoke: start, one /predict, stop)"
 
 
 def test_a_model_the_scorer_cannot_serve_leaves_nothing_behind(

@@ -17,11 +17,11 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-from train import customers
 
 from {{ cookiecutter.package_name }} import save_model
 from {{ cookiecutter.package_name }}.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}_ops.samples import customers
 
 MODEL_FILE = "{{ cookiecutter.model_file }}"
 RECORDS = [

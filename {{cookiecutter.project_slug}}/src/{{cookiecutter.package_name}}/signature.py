@@ -47,6 +47,8 @@ from typing import Any
 INPUT_SCHEMA = "input_schema.json"
 OUTPUT_SCHEMA = "output_schema.json"
 INPUT_EXAMPLE = "input_example.json"
+PACKAGE_DIR = Path(__file__).resolve().parent  # src/<package>/ when installed editable
+SERVED_FILE = "{{ cookiecutter.model_file }}"  # make serve's MODEL_FILE, in model_artifact/
 NUMBER, INTEGER, BOOLEAN, TEXT, CATEGORY = "number", "integer", "boolean", "text", "category"
 DATETIME = "datetime"
 # The ADS feature type of each kind, as ADS names them.
@@ -357,10 +359,30 @@ def load_in_fresh_process(path: Path) -> str:
     return lines[-1].removeprefix(f"{__package__}.scorer.UnreadableModel: ").replace(str(path), path.name)
 
 
+def project_root(package: Path = PACKAGE_DIR) -> Path:
+    """The project this package belongs to: the folder holding pyproject.toml above ``src/``
+    (installed editable, as `make install` does); else, for a copy installed elsewhere, the
+    current folder."""
+    source = package.parent
+    if source.name == "src" and (source.parent / "pyproject.toml").is_file():
+        return source.parent
+    return Path.cwd()
+
+
+def next_command(path: Path, root: Path) -> str:
+    """The command that serves the model saved at ``path``: plain `make serve` for the
+    project's own model_artifact/{{ cookiecutter.model_file }}, else with MODEL= naming it."""
+    if path == root / "model_artifact" / SERVED_FILE:
+        return "make serve (or make smoke: start, one /predict, stop)"
+    return f"make serve MODEL={path} (or make smoke MODEL=...: start, one /predict, stop)"
+
+
 def save_model(model: Any, X_sample: Any, path: str | Path, *, optional: tuple[str, ...] = ()) -> Signature:
     """Save a fitted model and its signature; check that the scorer loads it and answers.
 
-    ``X_sample``: rows of the training input as a pandas DataFrame, as callers will send them
+    ``path``: where the model goes; a relative path is the project's (``"model_artifact/model.joblib"``
+    is the project's model_artifact/ from a notebook in any folder). It prints what it wrote
+    and the command that serves it. ``X_sample``: rows of the training input as a pandas DataFrame, as callers will send them
     (the model sees them through ``processing.preprocess``); a few hundred rows are plenty,
     and the first becomes the example. ``optional``:
     features that may be missing (``null``) in requests though ``X_sample`` has none missing.
@@ -377,7 +399,8 @@ def save_model(model: Any, X_sample: Any, path: str | Path, *, optional: tuple[s
     from .scorer import Scorer
     from .settings import Settings
 
-    path = Path(path)
+    root = project_root()
+    path = root / Path(path).expanduser()  # an absolute path stays as it is
     signature = signature_of(model, X_sample, tuple(optional))
     predictions = model.predict(processing.preprocess(X_sample))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -395,4 +418,7 @@ def save_model(model: Any, X_sample: Any, path: str | Path, *, optional: tuple[s
             raise ValueError(f"the scorer can't serve this model: {scorer.detail}")
         for name in (path.name, INPUT_SCHEMA, OUTPUT_SCHEMA, INPUT_EXAMPLE):
             shutil.move(folder / name, path.parent / name)
+    beside = ", ".join((INPUT_SCHEMA, OUTPUT_SCHEMA, INPUT_EXAMPLE))
+    print(f"saved {path} ({path.stat().st_size:,} bytes) with its signature beside it: {beside}")
+    print(f"next: {next_command(path, root)}")
     return signature

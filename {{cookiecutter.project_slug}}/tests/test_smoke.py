@@ -1,0 +1,76 @@
+"""make smoke (scripts/smoke.py) refuses a busy port, stops at a failed server with its reason,
+and finds a request for a model saved without one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from smoke import request_body
+
+from {{ cookiecutter.package_name }}.signature import (
+    INPUT_EXAMPLE,
+    read_signature,
+    schema_row,
+)
+
+PROJECT = Path(__file__).resolve().parent.parent
+MODEL_FILE = "{{ cookiecutter.model_file }}"
+
+
+def smoke(model_dir: Path, port: int, *options: str) -> subprocess.CompletedProcess:
+    """scripts/smoke.py on ``port``, serving ``model_dir``, as make runs it."""
+    env = {**os.environ, "MODEL_DIR": str(model_dir), "MODEL_FILE": MODEL_FILE}
+    command = [sys.executable, "scripts/smoke.py", "--port", str(port), *options]
+    return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=180)
+
+
+def test_a_busy_port_is_refused_naming_it_and_no_server_starts(model_dir: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = smoke(model_dir, port, "--example")
+    assert run.returncode == 1
+    assert f"port {port} on 127.0.0.1 is in use" in run.stderr and f"PORT={port + 1}" in run.stderr
+    assert "starting:" not in run.stdout and "/health" not in run.stdout
+
+
+def test_a_failed_server_stops_the_smoke_at_once_with_its_reason(tmp_path: Path, model_dir: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / MODEL_FILE).write_bytes(b"not a model")
+    shutil.copy(model_dir / INPUT_EXAMPLE, broken)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    run = smoke(broken, port, "--example", "--deadline", "120")
+    assert time.monotonic() - started < 60, "it waited for a server that had failed"
+    assert run.returncode == 1
+    assert '"status":"failed"' in run.stdout.replace(" ", "")
+    assert "the server failed: model file could not be loaded" in run.stderr, run.stderr
+    log = run.stderr.split("the server's last log lines:\n", 1)[1]
+    assert "model failed to load" in log
+    assert f"the server's log says: {broken / MODEL_FILE} could not be loaded" in run.stderr
+
+
+def test_without_an_example_the_request_is_a_row_of_the_signature(tmp_path: Path, model_dir: Path) -> None:
+    folder = tmp_path / "no_example"
+    shutil.copytree(model_dir, folder)
+    (folder / INPUT_EXAMPLE).unlink()
+    name, body = request_body(None, folder, MODEL_FILE)
+    assert name == "a row made from no_example/input_schema.json"
+    assert body == schema_row(read_signature(folder))
+    assert list(json.loads(body)["data"][0]) == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    for name in ("input_schema.json", "output_schema.json"):
+        (folder / name).unlink()
+    with pytest.raises(SystemExit, match=r"no input_example\.json nor signature beside the model"):
+        request_body(tmp_path / "absent.json", folder, MODEL_FILE)
