@@ -1,9 +1,12 @@
-"""The generated WALKTHROUGH.md, run as a participant runs it, up to the deployment's request.
+"""The generated WALKTHROUGH.md, run as a participant runs it, up to the deployment's request;
+and the names its output shows, the project's own as baked.
 
 Steps 1 to 10 in the default Flask project, each `make checkpoint STEP=n` run before its step
 (where it can fail) and after it (where it must pass): a made-up home folder with an OCI profile
 and a registry login, podman for docker, the registry on loopback for OCIR. Steps 11 to 13 need
-OCI itself; the project's own tests run them against a stand-in.
+OCI itself; the project's own tests hold their output to what its code prints (the scorer's
+answer, `make status`'s lines), and this module's last test holds the names in it to the fresh
+project's deploy/deployment.toml and Makefile.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
-from baking import DEFAULT_FLASK, deployment_settings, free_port
+from baking import COMBOS, DEFAULT_FLASK, TRITON_COMBOS, Combo, bake, deployment_settings, free_port
 from conftest import Registry
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -138,3 +143,59 @@ def test_steps_1_to_10_pass_their_checkpoints(
         else:
             record.write_bytes(saved_record)
         remove_image(podman_env, f"{registry.host}/{namespace}/my-model-service:walkthrough")
+
+
+def make_variables(project: Path, *names: str) -> dict[str, str]:
+    """The Makefile's values of ``names``, as make computes them."""
+    printer = "print-%: ; @echo '$*=$($*)'"
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-s", f"--eval={printer}", *(f"print-{name}" for name in names)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(line.split("=", 1) for line in done.stdout.splitlines())
+
+
+OWNER = next(combo for combo in COMBOS if combo.answers.get("owner"))
+CUSTOM_NAMES = next(combo for combo in COMBOS if "oci_region" in combo.answers)
+
+
+@pytest.mark.parametrize(
+    "combo", [DEFAULT_FLASK, OWNER, TRITON_COMBOS[0], CUSTOM_NAMES], ids=lambda combo: combo.id
+)
+def test_the_walkthrough_shows_this_project_s_names(combo: Combo, tmp_path: Path) -> None:
+    """Every name the output blocks show is the fresh project's: its deployment's display name
+    and shape (deploy/deployment.toml), its registry, namespace, image and tag (the Makefile), its
+    region (in URLs and OCIDs) and its slug; none of another service."""
+    project = bake(tmp_path, combo.answers)
+    walk = (project / "WALKTHROUGH.md").read_text()
+    settings = tomllib.loads((project / "deploy" / "deployment.toml").read_text())
+    names = ("REGISTRY", "NAMESPACE", "IMAGE_NAME", "IMAGE_TAG", "REMOTE_IMAGE")
+    make = make_variables(project, *names, *(("TRITON_OCIR_TAG",) if "triton" in combo.id else ()))
+    triton = make.get("TRITON_OCIR_TAG")
+    deployed = f"{make['REGISTRY']}/{make['NAMESPACE']}/{make['IMAGE_NAME']}:{triton}" if triton else None
+
+    name = settings["display_name"]
+    instances = settings["instances"]
+    count = instances["count"]
+    shape = f"{instances['shape']} ({instances['ocpus']:g} OCPU, {instances['memory_in_gbs']:g} GB)"
+    assert f"\n{name}: ACTIVE\n" in walk and f"CreateModelDeploymentDetails of the OCI SDK ({name})" in walk
+    assert f"  shape    {shape}, {count} instance{'s' if count != 1 else ''}\n" in walk
+    assert f"  image    {deployed or make['REMOTE_IMAGE']}\n" in walk
+    assert f"{make['REMOTE_IMAGE']}@sha256:" in walk  # the push of step 7
+    assert f"{project.name} created, by its records:" in walk
+
+    hosts = set(re.findall(r"([a-z0-9.-]+\.ocir\.io)/", walk))
+    assert hosts == {make["REGISTRY"]}
+    images = set(re.findall(r"[a-z0-9.-]+\.ocir\.io/([^\s@`]+)", walk))
+    assert images == {
+        f"{make['NAMESPACE']}/{make['IMAGE_NAME']}:{tag}" for tag in filter(None, (make["IMAGE_TAG"], triton))
+    }
+    assert set(re.findall(r"modeldeployment\.([a-z0-9-]+)\.oci\.customer-oci\.com", walk)) == {
+        settings["region"]
+    }
+    region_keys = set(re.findall(r"ocid1\.datasciencemodel(?:deployment)?\.oc1\.([a-z0-9-]+)\.", walk))
+    assert region_keys == {make["REGISTRY"].split(".")[0]}
+    assert '"prediction"' not in walk and "scorer-prod" not in walk

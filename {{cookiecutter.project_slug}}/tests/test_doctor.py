@@ -1,10 +1,13 @@
 """`make doctor`: each check passes on a machine that is ready, and each fails, saying what to do,
-on a made-up home folder that lacks what it checks."""
+on a made-up home folder that lacks what it checks; the checks come by stage (local, image, oci),
+and the exit status is that of the stages asked."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import socket
 import stat
 from collections.abc import Callable
@@ -31,6 +34,14 @@ FINGERPRINT = ":".join(["ab"] * 16)
 ANSWERS = '#!/bin/sh\n[ "$1" = info ] && echo \'{"Architecture": "x86_64"}\' && exit 0\nexit 1\n'
 PODMAN_ANSWERS = '#!/bin/sh\n[ "$1" = info ] && echo \'{"host": {"arch": "arm64"}}\' && exit 0\nexit 1\n'
 NOT_RUNNING = '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1\n'
+# The oci CLI, as `oci --version` answers.
+OCI_CLI = "#!/bin/sh\necho 3.51.2\n"
+STAGE_CHECKS = {
+    "local": ["python", "make", "disk", "port"],
+    "image": ["container", "image disk"],
+    "oci": ["oci cli", "oci config", "oci profile", "api key", "region", "registry login"],
+}
+WALKTHROUGH = Path(__file__).resolve().parent.parent / "WALKTHROUGH.md"
 
 
 @pytest.fixture
@@ -48,8 +59,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     tools = tmp_path / "bin"
     tools.mkdir()
     install_cli(tools / "docker", ANSWERS)
+    install_cli(tools / "oci", OCI_CLI)
+    make = shutil.which("make")
+    assert make, "the tests need make"
+    (tools / "make").symlink_to(make)
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    # Only the made-up tools and make: this machine's oci, docker or podman is not seen.
+    monkeypatch.setenv("PATH", str(tools))
     for variable in ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "CONTAINER_CLI", "PORT"):
         monkeypatch.delenv(variable, raising=False)
     for variable in ("OCI_CLI_PROFILE", "OCI_CLI_CONFIG_FILE", "OCI_DATA_SCIENCE_ENDPOINT"):
@@ -83,27 +99,36 @@ def write_settings(path: Path, compartment_id: str = "") -> Path:
 
 def doctor_says(capsys: pytest.CaptureFixture[str], *options: str) -> tuple[int, dict[str, str]]:
     """The exit status, and each check's line (with its fix) by the check's name."""
+    status, out = doctor_prints(capsys, *options)
+    return status, checks_in(out)
+
+
+def doctor_prints(capsys: pytest.CaptureFixture[str], *options: str) -> tuple[int, str]:
+    """The exit status and the report of `doctor` on the made-up home folder."""
     settings = ["--settings", str(write_settings(Path(os.environ["HOME"]).parent / "deployment.toml"))]
     status = main(["doctor", "--port", str(free_port()), *settings, *options])
+    return status, capsys.readouterr().out
+
+
+def checks_in(out: str) -> dict[str, str]:
+    """Each check's line (with its fix) by the check's name."""
     lines: dict[str, str] = {}
     name = ""
-    for line in capsys.readouterr().out.splitlines():
+    for line in out.splitlines():
         if line.startswith(("ok", "FAIL")):
             name = line[6:22].strip()
             lines[name] = line
         elif name and line.strip().startswith("fix:"):
             lines[name] += "\n" + line.strip()
-    return status, lines
+    return lines
 
 
 def test_a_ready_machine_passes_every_check(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, lines = doctor_says(capsys)
     assert status == 0, lines
-    assert list(lines) == [
-        "python", "make", "container", "oci config", "oci profile", "api key", "region",
-        "registry login", "disk", "port",
-    ]  # fmt: skip
+    assert list(lines) == [name for names in STAGE_CHECKS.values() for name in names]
     assert all(line.startswith("ok") for line in lines.values())
+    assert "3.51.2" in lines["oci cli"]
     assert "builds linux/amd64 for VM.Standard.E4.Flex natively" in lines["container"]
     assert f"{REGION} in deployment.toml, the profile, registry {REGISTRY}" in lines["region"]
 
@@ -136,6 +161,11 @@ def test_a_ready_machine_passes_every_check(home: Path, capsys: pytest.CaptureFi
             f"docker login {REGISTRY}",
         ),
         (
+            lambda home: (home.parent / "bin" / "oci").unlink(),
+            "oci cli",
+            "fix: pipx install oci-cli",
+        ),
+        (
             lambda home: write_profile(
                 home,
                 f"[DEFAULT]\nuser={USER}\nfingerprint={FINGERPRINT}\nkey_file={home}/.oci/key.pem\n",
@@ -154,6 +184,7 @@ def test_a_ready_machine_passes_every_check(home: Path, capsys: pytest.CaptureFi
         "no key",
         "not a key",
         "no login",
+        "no oci cli",
         "other region",
     ],
 )
@@ -203,17 +234,103 @@ def test_podman_logins_and_emulated_builds(
     assert str(runtime / "containers" / "auth.json") in lines["registry login"]
 
 
-def test_a_taken_port_and_a_full_disk_fail(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_taken_port_and_a_full_disk_fail(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(doctor, "VENV_GB", 1e9)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         settings = write_settings(home.parent / "deployment.toml")
         status = main(["doctor", "--port", str(port), "--min-free-gb", "1e9", "--settings", str(settings)])
-    out = capsys.readouterr().out
+    lines = checks_in(capsys.readouterr().out)
     assert status == 1
-    assert f"{port} is taken by another program" in out and f"PORT={port + 1} make run" in out
-    assert "an image needs 1e+09" in out
+    assert f"{port} is taken by another program" in lines["port"]
+    assert f"PORT={port + 1} make run" in lines["port"]
+    assert ".venv needs 1e+09" in lines["disk"] and "an image needs 1e+09" in lines["image disk"]
+
+
+def test_each_stage_runs_its_checks_and_those_before_it(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked: list[str] = []
+    for stage, names in STAGE_CHECKS.items():
+        asked += names
+        status, out = doctor_prints(capsys, "--stage", stage)
+        assert status == 0, out
+        assert list(checks_in(out)) == asked
+        headers = [line.split(" stage:")[0] for line in out.splitlines() if " stage: " in line]
+        assert headers == list(STAGE_CHECKS)[: len(headers)] and headers[-1] == stage
+    _, out = doctor_prints(capsys, "--stage", "local")
+    assert "ready for local (not checked: image, oci; make doctor checks every stage)" in out
+
+
+def test_the_exit_status_is_the_stage_s(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newcomer's first morning: no container engine, no OCI profile, no oci CLI. The local
+    stage passes; the image and oci stages, and the whole, fail naming what to run."""
+    (tmp_path / "bin" / "docker").unlink()
+    (tmp_path / "bin" / "oci").unlink()
+    (home / ".oci" / "config").unlink()
+    (home / ".docker" / "config.json").unlink()
+    status, out = doctor_prints(capsys, "--stage", "local")
+    assert status == 0, out
+    assert "every check passed: ready for local" in out
+    status, out = doctor_prints(capsys, "--stage", "image")
+    assert status == 1
+    assert [name for name, line in checks_in(out).items() if line.startswith("FAIL")] == ["container"]
+    assert "fix: install podman (or docker)" in checks_in(out)["container"]
+    assert out.rstrip().endswith("1 check failed (image 1); ready for local: make doctor STAGE=local passes")
+    for everything in ((), ("--stage", "oci")):
+        status, out = doctor_prints(capsys, *everything)
+        lines = checks_in(out)
+        assert status == 1
+        failed = [name for name, line in lines.items() if line.startswith("FAIL")]
+        assert failed == ["container", "oci cli", "oci config", "registry login"], out
+        assert all("fix: " in lines[name] for name in failed)
+        assert "4 checks failed (image 1, oci 3); ready for local: make doctor STAGE=local passes" in out
+
+
+def test_the_report_is_grouped_by_stage(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install_cli(tmp_path / "bin" / "docker", NOT_RUNNING)
+    status, out = doctor_prints(capsys)
+    assert status == 1
+    groups = out.rstrip().split("\n\n")
+    assert [group.splitlines()[0] for group in groups] == [
+        f"{stage} stage: {doctor.STAGES[stage]}" for stage in STAGE_CHECKS
+    ]
+    for group, names in zip(groups, STAGE_CHECKS.values(), strict=True):
+        assert list(checks_in(group)) == names
+    last = out.rstrip().splitlines()[-1]
+    assert last == "1 check failed (image 1); ready for local: make doctor STAGE=local passes"
+
+
+def test_a_stage_that_does_not_exist_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["doctor", "--stage", "cloud"])
+    assert refused.value.code == 2
+    assert "--stage: invalid choice: 'cloud' (choose from 'local', 'image', 'oci')" in capsys.readouterr().err
+
+
+def test_the_walkthrough_shows_what_a_ready_machine_prints(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Step 1 of WALKTHROUGH.md: the same stages, headers, checks and last line as the doctor's."""
+    status, out = doctor_prints(capsys)
+    assert status == 0, out
+    step = WALKTHROUGH.read_text().split("## 1. ", 1)[1].split("\n## ", 1)[0]
+    shown = re.search(r"```text\n(.*?)```", step, re.DOTALL)
+    assert shown, "step 1 shows no output"
+    shown_lines = [line for line in shown.group(1).splitlines() if not line.startswith("checkpoint ")]
+    real_lines = out.rstrip().splitlines()
+    headers = [line for line in real_lines if " stage: " in line]
+    assert [line for line in shown_lines if " stage: " in line] == headers
+    assert list(checks_in(shown.group(1))) == list(checks_in(out))
+    assert shown_lines[-1] == real_lines[-1]
 
 
 def test_another_python_fails() -> None:

@@ -3,7 +3,8 @@
 Each step's checkpoint looks at what the step leaves behind (a model that loads, an image
 for the shape's platform, a push that is the image built, a request body the OCI SDK's
 models take, a deployment that is ACTIVE ...) and says what to do when it is not there.
-Steps up to 10 need nothing but this machine; 11 and 12 ask OCI, signed with the profile.
+Steps up to 10 need nothing but this machine; 11 and 12 ask OCI, signed with the profile;
+13 reads the project's records of what it created in OCI (none left once torn down).
 The exit status is 0 on pass. Like `make doctor`, it runs before .venv exists.
 
     python -m {{ cookiecutter.package_name }}_ops checkpoint STEP [--container-cli docker] [--image NAME:TAG] [--container NAME]
@@ -85,13 +86,26 @@ def model_path(args: argparse.Namespace) -> Path:
     return folder / os.environ.get("MODEL_FILE", MODEL_FILE)
 
 
+# The first step that needs each stage of `make doctor` (the local stage: step 2 on).
+STAGE_NEEDED_FROM = {"image": 5, "oci": 7}
+
+
 def doctor_passes(args: argparse.Namespace) -> str:
-    failed = [check for check in doctor.checks(args) if not check.ok]
+    """The local stage of `make doctor` passes (steps 2 to 4 need it); the later stages are named,
+    with the step that needs each, as they stand."""
+    found = list(doctor.checks(argparse.Namespace(**{**vars(args), "stage": None})))
+    failed = [check for stage, check in found if stage == "local" and not check.ok]
     if failed:
         raise NotDone(
-            "; ".join(f"{check.name}: {check.found}" for check in failed) + "; make doctor says how"
+            "; ".join(f"{check.name}: {check.found}" for check in failed)
+            + "; make doctor STAGE=local says how"
         )
-    return "every check of make doctor passes"
+    later = []
+    for stage, step in STAGE_NEEDED_FROM.items():
+        count = sum(not check.ok for name, check in found if name == stage)
+        state = f"{count} FAIL" if count else "ok"
+        later.append(f"{stage} {state} (needed from step {step}: make doctor STAGE={stage})")
+    return "the local stage of make doctor passes; " + ", ".join(later)
 
 
 def installed(args: argparse.Namespace) -> str:
@@ -274,6 +288,17 @@ def answered(args: argparse.Namespace) -> str:
     return f"/predict answered 200: {response.text[:120]}"
 
 
+def torn_down(args: argparse.Namespace) -> str:
+    from .project import CATALOG_MODEL_ID_FILE, DEPLOY, DEPLOYMENT_ID_FILE
+
+    records = (DEPLOYMENT_ID_FILE, CATALOG_MODEL_ID_FILE, args.push_record, DEPLOY / "pushed-image.json")
+    records += (DEPLOY / "scorer-pushed-image.json", DEPLOY / "scan-setup.json")
+    left = sorted({record.name for record in records if record.is_file()})
+    if left:
+        raise NotDone(f"deploy/ still records what is in OCI ({', '.join(left)}): run make teardown")
+    return "deploy/ records nothing left in OCI"
+
+
 STEPS = (
     Step(1, "Check the machine", "make doctor", doctor_passes),
     Step(2, "Install", "make install", installed),
@@ -287,6 +312,7 @@ STEPS = (
     Step(10, "Write the deployment's request", "make deploy-config", configured),
     Step(11, "Deploy", "make deploy status", deployed),
     Step(12, "Call the live endpoint", "make predict-remote", answered),
+    Step(13, "Tear down", "make teardown", torn_down),
 )
 
 

@@ -1,20 +1,30 @@
-"""Check, in a few seconds and changing nothing, what every later step needs (`make doctor`).
+"""Check, in a few seconds and changing nothing, what each part of the work needs (`make doctor`).
 
-One line per check, ``ok`` or ``FAIL`` with what to do; the exit status is 0 only when
-every check passes. Checked: the Python that makes .venv, ``make``, a container CLI
-that answers and the platform it builds, the OCI config file and profile (its OCIDs
-and fingerprint well-formed, the API key present and readable by you only), one region
-everywhere (deploy/deployment.toml, the profile, the registry host), a registry login
-for that host, free disk space for an image, and the port ``make run`` uses. Nothing
-goes over the network unless ``--online``: then OCI is asked for the tenancy's
-namespace (it must be NAMESPACE) and for the compartment's Data Science projects
-(the compartment exists and your policies let you read it).
+The checks come in three stages, each what a part of the work needs on top of the one before:
+
+- ``local``: install, train, test and serve on this machine: the Python that makes .venv,
+  ``make``, free disk space for .venv, and the port ``make serve`` and ``make run`` use;
+- ``image``: build and run the image: a container CLI (docker or podman) that answers and the
+  platform it builds, and free disk space where it keeps images;
+- ``oci``: push, catalog, deploy and call it: the ``oci`` CLI (``make catalog CATALOG_RUN=1``
+  runs it), the OCI config file and profile (its OCIDs and fingerprint well-formed, the API key
+  present and readable by you only), one region everywhere (deploy/deployment.toml, the profile,
+  the registry host), and a registry login for that host.
+
+``--stage local`` checks the local stage only, ``--stage image`` local and image, ``--stage oci``
+(or no ``--stage``) all three. One line per check, ``ok`` or ``FAIL`` with what to do, under a
+header per stage; the last line says which stages are ready. The exit status is 0 only when
+every check of the stages asked passes: ``make doctor STAGE=local`` passes on a machine
+without a container engine or an OCI account. Nothing goes over the network unless
+``--online`` (the oci stage): then OCI is asked for the tenancy's namespace (it must be
+NAMESPACE) and for the compartment's Data Science projects (the compartment exists and your
+policies let you read it).
 
 Runs with the interpreter that makes .venv (no package beyond the standard library is
 needed, except the OCI SDK for ``--online``, from .venv).
 
-    python -m {{ cookiecutter.package_name }}_ops doctor [--online] [--container-cli docker] [--registry HOST]
-        [--namespace NAME] [--port {{ cookiecutter.server_port }}] [--profile DEFAULT] [--config ~/.oci/config]
+    python -m {{ cookiecutter.package_name }}_ops doctor [--stage local|image|oci] [--online] [--container-cli docker]
+        [--registry HOST] [--namespace NAME] [--port {{ cookiecutter.server_port }}] [--profile DEFAULT] [--config ~/.oci/config]
 """
 
 from __future__ import annotations
@@ -50,6 +60,15 @@ PORT = {{ cookiecutter.server_port }}
 # Free space where images are stored: the base image, the build's layers and the image (about
 # 0.6 GB for the default project) with room to spare.
 MIN_FREE_GB = 4.0
+# Free space in the project's folder: .venv (about 1.1 GB), pip's downloads and the models.
+VENV_GB = 2.0
+PROJECT = Path(__file__).resolve().parents[2]
+# The stages, in order: each part of the work needs its stage and the ones before it.
+STAGES = {
+    "local": "install, train, test and serve here (make install, train, test, smoke, serve)",
+    "image": "build and run the image (make build, run, predict)",
+    "oci": "push, catalog, deploy and call it in OCI (make login, push, catalog, deploy, predict-remote)",
+}
 CLI_SECONDS = 15  # a container CLI that takes longer to answer is taken as not answering
 PROFILE_KEYS = ("user", "fingerprint", "key_file", "tenancy", "region")
 ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -89,7 +108,12 @@ def gigabytes(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--online", action="store_true", help="also ask OCI for the namespace and compartment"
+        "--stage",
+        choices=STAGES,
+        help="check this stage and those before it: local, image (+ local) or oci (all, the default)",
+    )
+    parser.add_argument(
+        "--online", action="store_true", help="the oci stage also asks OCI for the namespace and compartment"
     )
     parser.add_argument("--container-cli", default=os.environ.get("CONTAINER_CLI", "docker"))
     parser.add_argument(
@@ -147,17 +171,19 @@ def output_of(command: list[str]) -> str:
 def container_check(cli: str, shape: str) -> Check:
     """The CLI answers (its engine runs), and builds the shape's platform natively or not."""
     name = "container"
+    other = next((found for found in ("podman", "docker") if found != cli and shutil.which(found)), None)
+    instead = f"export CONTAINER_CLI={other} (installed here) for every target" if other else ""
     if shutil.which(cli) is None:
-        return Check(
-            name, False, f"{cli} is not installed", "install docker or podman; podman: CONTAINER_CLI=podman"
-        )
+        fix = instead or "install podman (or docker) and start it; podman: export CONTAINER_CLI=podman"
+        return Check(name, False, f"{cli} is not installed", fix)
     podman = Path(cli).name.startswith("podman")
     try:  # docker's info has Architecture (x86_64, aarch64), podman's host.arch (amd64, arm64)
         info = json.loads(output_of([cli, "info", "--format", "json"]))
         arch = str(info["host"]["arch"] if "host" in info else info["Architecture"])
     except (ValueError, KeyError, TypeError):
         start = "podman machine start" if podman else "start Docker Desktop, or sudo systemctl start docker"
-        return Check(name, False, f"{cli} info did not answer: its engine is not running", start)
+        fix = f"{start}; or {instead}" if instead else start
+        return Check(name, False, f"{cli} info did not answer: its engine is not running", fix)
     target = platform_of_shape(shape)
     native = f"linux/{ARCHES.get(arch, arch)}"
     how = "natively" if native == target else f"under emulation from {native} (slower; needs QEMU binfmt)"
@@ -294,17 +320,13 @@ def storage_folder(cli: str) -> Path:
     return root if root.is_dir() else Path.home()
 
 
-def disk_check(folder: Path, min_free_gb: float) -> Check:
+def disk_check(name: str, folder: Path, min_free_gb: float, needs: str, fix: str) -> Check:
+    """At least ``min_free_gb`` free where ``folder`` is (``needs`` says for what)."""
     free = shutil.disk_usage(folder).free / 1e9
     found = f"{free:.1f} GB free in {folder}"
     if free >= min_free_gb:
-        return Check("disk", True, found)
-    return Check(
-        "disk",
-        False,
-        f"{found}, an image needs {min_free_gb:g}",
-        "free some: docker system prune (or podman)",
-    )
+        return Check(name, True, found)
+    return Check(name, False, f"{found}, {needs} {min_free_gb:g}", fix)
 
 
 def port_check(port: int) -> Check:
@@ -362,30 +384,90 @@ def online_checks(args: argparse.Namespace, namespace: str, compartment_id: str)
     return checks
 
 
-def checks(args: argparse.Namespace) -> Iterator[Check]:
-    yield python_check()
+def oci_cli_check() -> Check:
+    """The `oci` command, which `make catalog CATALOG_RUN=1` (and SCAN_RUN=1, POLICIES_RUN=1) run."""
+    runs = "make catalog CATALOG_RUN=1 runs it"
+    install = "pipx install oci-cli (or brew install oci-cli); not into .venv: it pins its own OCI SDK"
+    path = shutil.which("oci")
+    if path is None:
+        return Check("oci cli", False, f"oci is not installed ({runs})", install)
+    version = output_of([path, "--version"])
+    if not version:
+        return Check("oci cli", False, f"{path} --version did not answer", install)
+    return Check("oci cli", True, f"{version} ({path})")
+
+
+def stages_of(stage: str | None) -> list[str]:
+    """The stages to check: ``stage`` and those before it; all of them when None."""
+    names = list(STAGES)
+    return names if stage is None else names[: names.index(stage) + 1]
+
+
+def checks(args: argparse.Namespace) -> Iterator[tuple[str, Check]]:
+    """(stage, check) for each check of the stages asked (``args.stage``), stage by stage."""
+    stages = stages_of(args.stage)
+    yield "local", python_check()
+    yield "local", make_check()
+    yield "local", disk_check("disk", PROJECT, VENV_GB, ".venv needs", "free some space there")
+    yield "local", port_check(args.port)
+    if stages == ["local"]:
+        return
     try:
         from .project import SETTINGS, read_settings
-    except ImportError:  # tomllib, from Python 3.11 on: the other checks read TOML
+    except ImportError:  # tomllib, from Python 3.11 on: the other stages read TOML
         return
-
-    yield make_check()
-    settings: dict[str, Any] = read_settings(args.settings or SETTINGS, ("region", "instances.shape"))
-    yield container_check(args.container_cli, settings["instances"]["shape"])
+    needs = ("instances.shape", "region") if "oci" in stages else ("instances.shape",)
+    settings: dict[str, Any] = read_settings(args.settings or SETTINGS, needs)
+    yield "image", container_check(args.container_cli, settings["instances"]["shape"])
+    prune = f"free some: {Path(args.container_cli).name} system prune"
+    images = storage_folder(args.container_cli)
+    yield "image", disk_check("image disk", images, args.min_free_gb, "an image needs", prune)
+    if "oci" not in stages:
+        return
+    yield "oci", oci_cli_check()
     found, profile = oci_checks(Path(args.config).expanduser(), args.profile)
-    yield from found
-    yield region_check(settings["region"], profile["region"] if profile else None, args.registry)
-    yield login_check(args.container_cli, args.registry, args.namespace)
-    yield disk_check(storage_folder(args.container_cli), args.min_free_gb)
-    yield port_check(args.port)
+    for check in found:
+        yield "oci", check
+    yield "oci", region_check(settings["region"], profile["region"] if profile else None, args.registry)
+    yield "oci", login_check(args.container_cli, args.registry, args.namespace)
     if args.online and profile is not None:
-        yield from online_checks(args, args.namespace, settings.get("compartment_id") or "")
+        for check in online_checks(args, args.namespace, settings.get("compartment_id") or ""):
+            yield "oci", check
+
+
+def summary(failed: dict[str, int], asked: list[str]) -> str:
+    """The last line: how many checks failed, where, and which stages are ready (each needs the
+    ones before it)."""
+    ready: list[str] = []
+    for stage in asked:
+        if stage not in failed or failed[stage]:
+            break
+        ready.append(stage)
+    total = sum(failed.values())
+    if not total and ready == asked:
+        later = [stage for stage in STAGES if stage not in asked]
+        unasked = f" (not checked: {', '.join(later)}; make doctor checks every stage)" if later else ""
+        return f"every check passed: ready for {', '.join(ready)}{unasked}"
+    where = ", ".join(f"{stage} {count}" for stage, count in failed.items() if count)
+    said = f"{total} check{'s' if total != 1 else ''} failed ({where})" if total else "not every stage ran"
+    if not ready:
+        return f"{said}: no stage is ready yet"
+    return f"{said}; ready for {', '.join(ready)}: make doctor STAGE={ready[-1]} passes"
 
 
 def run(args: argparse.Namespace, report: Callable[[str], None] = print) -> int:
-    failed = 0
-    for check in checks(args):
+    asked = stages_of(args.stage)
+    failed: dict[str, int] = {}
+    for stage, check in checks(args):
+        if stage not in failed:
+            if failed:
+                report("")
+            report(f"{stage} stage: {STAGES[stage]}")
+            failed[stage] = 0
         report(check.line())
-        failed += not check.ok
-    report(f"{failed} check{'s' if failed != 1 else ''} failed" if failed else "every check passed")
-    return 1 if failed else 0
+        failed[stage] += not check.ok
+    if list(failed) != asked:  # a Python without tomllib stops after the local stage
+        skipped = ", ".join(stage for stage in asked if stage not in failed)
+        report(f"not checked: {skipped} (they need Python 3.11 or later)")
+    report(summary(failed, asked))
+    return 1 if any(failed.values()) or list(failed) != asked else 0
