@@ -28,6 +28,10 @@ EXPECTED_FILES = [
     "WALKTHROUGH.md",
     "build_spec.yaml",
     "deploy/deployment.toml",
+    *(
+        f"docs/{page}.md"
+        for page in ("deployment", "layout", "make", "models", "scaling", "scorer", "security", "team")
+    ),
     "gunicorn.conf.py",
     "model_artifact/README.md",
     "pyproject.toml",
@@ -59,7 +63,7 @@ EXPECTED_FILES = [
         f"src/{{package}}_ops/{module}.py"
         for module in (
             *("__init__", "__main__", "artifact", "capacity", "catalog", "checkpoint", "cli", "deploy"),
-            *("doctor", "errors", "find_model", "teardown"),
+            *("doctor", "errors", "find_model", "samples", "teardown"),
             *("deploy_config", "deploy_local", "lifecycle", "lock", "oci_client", "oci_config_file"),
             *("oci_models", "policies", "predict_remote", "scan"),
             *("project", "push_record", "registry", "update_plan"),
@@ -95,17 +99,23 @@ EXPECTED_FILES = [
     "tests/test_server_versions.py",
     "tests/test_settings.py",
     "tests/test_signature.py",
+    "tests/test_smoke.py",
     "tests/test_teardown.py",
     "tests/test_typed_input.py",
     "tests/test_update_plan.py",
     "tests/test_walkthrough.py",
 ]
 FRAMEWORK_FILES = {
-    "flask": ["src/{package}/gthread_worker.py", "src/{package}/request_framing.py"],
+    "flask": [
+        "src/{package}/gthread_worker.py",
+        "src/{package}/request_framing.py",
+        "tests/test_request_framing.py",
+    ],
     "fastapi": ["src/{package}/uvicorn_limits.py"],
 }
 # What a Triton project adds (server=triton).
 TRITON_FILES = [
+    "docs/triton.md",
     "src/{package}_ops/triton_client.py",
     "src/{package}_ops/triton_repository.py",
     "tests/test_triton_client.py",
@@ -250,9 +260,14 @@ def test_no_module_the_project_installs_can_be_its_package_name(baked, combo: Co
 def test_make_help_lists_every_target(baked, combo: Combo) -> None:
     path = baked(combo)
     help_text = run(["make", "help"], path).stdout
-    listed = {line.split()[0] for line in help_text.splitlines() if line.strip()}
-    assert listed == MAKE_TARGETS | (TRITON_TARGETS if combo in TRITON_COMBOS else set())
-    assert all(len(line.split(maxsplit=1)) == 2 for line in help_text.splitlines() if line.strip())
+    lines = [line for line in help_text.splitlines() if line.strip()]
+    sections = [line.split(":")[0] for line in lines if not line.startswith(" ")]
+    assert sections == ["Local", "Image", "OCI", "Team", *(["Triton"] if combo in TRITON_COMBOS else [])]
+    targets = [line.split(maxsplit=1) for line in lines if line.startswith(" ")]
+    listed = [words[0] for words in targets]
+    assert len(listed) == len(set(listed))
+    assert set(listed) == MAKE_TARGETS | (TRITON_TARGETS if combo in TRITON_COMBOS else set())
+    assert all(len(words) == 2 for words in targets)
 
 
 SHAPES = ["VM.Standard.E4.Flex", "VM.Standard.E5.Flex", "VM.Standard3.Flex", "VM.Standard.A1.Flex"]
