@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -29,7 +30,38 @@ def load_rules() -> ModuleType:
     return module
 
 
-OPTIONS = [name for name in json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text()) if name[0] != "_"]
+CONFIG = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+# Every option, asked or not, by its name (the rules' and copier's). Cookiecutter asks those of plain
+# names; an option that a newcomer can't know yet (the port, the OCI settings ...) is a private
+# ``__name`` of cookiecutter.json: never asked, rendered from its default, set with ``__name=value``
+# on cookiecutter's command line (copier: ``--data name=value``, a question with ``ask: false``).
+OPTIONS = [name.removeprefix("__") for name in CONFIG["__prompts__"]]
+NOT_ASKED = [name.removeprefix("__") for name in CONFIG["__prompts__"] if name.startswith("__")]
+
+
+def cookiecutter_key(option: str) -> str:
+    """The key of ``option`` in cookiecutter.json (and on cookiecutter's command line)."""
+    return f"__{option}" if option in NOT_ASKED else option
+
+
+def by_option(context: dict[str, Any]) -> dict[str, Any]:
+    """Cookiecutter's context keyed by option names: what the rules check."""
+    return {option: context[key] for option in OPTIONS if (key := cookiecutter_key(option)) in context}
+
+
+def plain_names_given(argv: list[str]) -> list[str]:
+    """``oci_region=...`` on cookiecutter's command line for an option it does not ask, which
+    cookiecutter would drop without a word (it takes only keys of cookiecutter.json)."""
+    program = argv[0] if argv else ""
+    if not (program == "cookiecutter" or program.endswith(("/cookiecutter", "cookiecutter/__main__.py"))):
+        return []
+    given = [arg.split("=", 1)[0] for arg in argv[1:] if "=" in arg and not arg.startswith("-")]
+    return [
+        f"{name}: cookiecutter does not ask it, so it takes it as __{name}=<value> "
+        f"(copier: --data {name}=<value>); or edit deploy/deployment.toml after baking"
+        for name in given
+        if name in NOT_ASKED
+    ]
 
 
 def check_all_answers(rules: ModuleType, answers: dict[str, Any]) -> str:
@@ -37,7 +69,7 @@ def check_all_answers(rules: ModuleType, answers: dict[str, Any]) -> str:
     makes the project folder: a bad slug (empty, too long, a newline) would fail
     there, before the pre-generation hook could say which rule it breaks. Raised as
     a failed hook, cookiecutter prints the rules' lines and exits 1, leaving nothing."""
-    errors = rules.validate_answers(answers)
+    errors = plain_names_given(sys.argv) + rules.validate_answers(by_option(answers))
     if errors:
         from cookiecutter.exceptions import FailedHookException
 
@@ -76,8 +108,8 @@ class OciRulesExtension(Extension):
 
 def cookiecutter_namespace(answers: dict[str, Any], answers_file: str) -> dict[str, Any]:
     """What ``cookiecutter.<name>`` holds in the template files, from copier's answers."""
-    namespace = {name: answers[name] for name in OPTIONS if name in answers}
-    namespace["__ocir_host"] = load_rules().ocir_host(str(namespace.get("oci_region", "")))
+    namespace = {cookiecutter_key(name): answers[name] for name in OPTIONS if name in answers}
+    namespace["__ocir_host"] = load_rules().ocir_host(str(answers.get("oci_region", "")))
     namespace["_copier_answers_file"] = answers_file
     return namespace
 

@@ -19,7 +19,7 @@ import yaml
 from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 
-from local_extensions import TEMPLATE_DIR, load_rules
+from local_extensions import NOT_ASKED, OPTIONS, TEMPLATE_DIR, cookiecutter_key, load_rules
 
 README = TEMPLATE_DIR / "README.md"
 COPIER = TEMPLATE_DIR / "copier.yml"
@@ -40,15 +40,16 @@ def options_table() -> str:
     context = generate_context(str(TEMPLATE_DIR / "cookiecutter.json"))
     rendered = prompt_for_config(context, no_input=True)  # derived defaults, as cookiecutter makes them
     rules = load_rules().RULE_TEXT
-    lines = ["| option | default | question | rule |", "|---|---|---|---|"]
-    for name, default in config.items():
-        if name.startswith("_"):
-            continue
-        shown = " / ".join(default) if isinstance(default, list) else rendered[name]
+    lines = ["| option | default | asked | question | rule |", "|---|---|---|---|---|"]
+    for name in OPTIONS:
+        key = cookiecutter_key(name)
+        default = config[key]
+        shown = " / ".join(default) if isinstance(default, list) else rendered[key]
         derived = " (derived)" if isinstance(default, str) and "{{" in default else ""
-        question = question_text(config["__prompts__"][name])
+        question = question_text(config["__prompts__"][key])
         cell = f"`{shown}`" if shown else "(empty)"
-        lines.append(f"| `{name}` | {cell}{derived} | {question} | {rules[name]} |")
+        asked = "no: `__" + name + "=`" if name in NOT_ASKED else "yes"
+        lines.append(f"| `{name}` | {cell}{derived} | {asked} | {question} | {rules[name]} |")
     return "\n".join(lines)
 
 
@@ -67,7 +68,7 @@ def next_steps() -> str:
 def copier_config() -> str:
     config = cookiecutter_options()
     settings: dict[str, Any] = {
-        "_min_copier_version": "9.4.0",
+        "_min_copier_version": "9.19.0",  # questions with ask: false
         "_subdirectory": "{% raw %}{{cookiecutter.project_slug}}{% endraw %}",
         "_templates_suffix": "",
         "_answers_file": ".copier-answers.yml",
@@ -79,17 +80,18 @@ def copier_config() -> str:
         "_message_after_copy": next_steps(),
     }
     checked = load_rules().CHECKS
-    for name, default in config.items():
-        if name.startswith("_"):
-            continue
-        prompt = config["__prompts__"][name]
+    for name in OPTIONS:
+        default = config[cookiecutter_key(name)]
+        prompt = config["__prompts__"][cookiecutter_key(name)]
         question: dict[str, Any] = {"type": "str", "help": question_text(prompt)}
         if isinstance(default, list):
             labels = prompt if isinstance(prompt, dict) else {}
             question["choices"] = {labels.get(choice, choice): choice for choice in default}
             question["default"] = default[0]
         else:
-            question["default"] = default.replace("cookiecutter.", "")
+            question["default"] = default.replace("cookiecutter.__", "").replace("cookiecutter.", "")
+        if name in NOT_ASKED:
+            question["ask"] = False  # as cookiecutter's __name: the default, or --data name=value
         if name in checked:
             question["validator"] = f"{{{{ {name} | oci_check('{name}') }}}}"
         settings[name] = question

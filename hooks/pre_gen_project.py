@@ -14,11 +14,11 @@ import sys
 ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
 sys.path.insert(0, r"""{{ template_dir }}""")
 
-from local_extensions import load_rules  # noqa: E402  (the template folder is on sys.path now)
+from local_extensions import by_option, load_rules  # noqa: E402  (the template folder is on sys.path now)
 
 
 def main() -> int:
-    errors = load_rules().validate_answers(ANSWERS)
+    errors = load_rules().validate_answers(by_option(ANSWERS))
     for error in errors:
         print(f"ERROR: {error}", file=sys.stderr)
     return 1 if errors else 0

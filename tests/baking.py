@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 from cookiecutter.main import cookiecutter
 
+from local_extensions import CONFIG, OPTIONS, cookiecutter_key
+
 TEMPLATE = Path(__file__).resolve().parent.parent
-DEFAULTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+# Each option's default by its name (cookiecutter.json names an option it does not ask ``__name``).
+DEFAULTS = {name: CONFIG[cookiecutter_key(name)] for name in OPTIONS}
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,9 @@ def bake(output_dir: Path, answers: dict[str, str]) -> Path:
     output_dir.mkdir(parents=True, exist_ok=True)
     system_tempdir, tempfile.tempdir = tempfile.tempdir, str(hook_scratch(output_dir))
     try:
+        context = {cookiecutter_key(name): value for name, value in answers.items()}
         project = cookiecutter(
-            str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir)
+            str(TEMPLATE), no_input=True, extra_context=context, output_dir=str(output_dir)
         )
     finally:
         tempfile.tempdir = system_tempdir

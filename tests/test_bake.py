@@ -65,7 +65,7 @@ EXPECTED_FILES = [
             *("__init__", "__main__", "artifact", "capacity", "catalog", "checkpoint", "cli", "deploy"),
             *("doctor", "errors", "find_model", "samples", "teardown"),
             *("deploy_config", "deploy_local", "lifecycle", "lock", "oci_client", "oci_config_file"),
-            *("oci_models", "policies", "predict_remote", "scan"),
+            *("oci_models", "oci_settings", "policies", "predict_remote", "scan"),
             *("project", "push_record", "registry", "update_plan"),
         )
     ),
@@ -88,6 +88,7 @@ EXPECTED_FILES = [
     "tests/test_methods.py",
     "tests/test_model_path.py",
     "tests/test_oci_config_file.py",
+    "tests/test_oci_settings.py",
     "tests/test_ops_inputs.py",
     "tests/test_payload.py",
     "tests/test_policies.py",
@@ -207,17 +208,19 @@ def test_derived_defaults(tmp_path: Path) -> None:
     path = bake(tmp_path, {"project_name": "Churn Model v2"})
     assert path.name == "churn-model-v2"
     assert (path / "src" / "churn_model_v2" / "app.py").is_file()
-    assert "iad.ocir.io/mytenancy/churn-model-v2:1.0.0" in (path / "README.md").read_text()
+    registry = tomllib.loads((path / "deploy" / "deployment.toml").read_text())["registry"]
+    assert registry == {"namespace": "mytenancy", "repository": "churn-model-v2", "tag": "1.0.0"}
+    makefile = (path / "Makefile").read_text()
+    assert "mytenancy" not in makefile and "iad.ocir.io" not in makefile  # deployment.toml's alone
 
 
 def test_an_owner_names_the_slug_image_display_name_and_tags(tmp_path: Path) -> None:
     path = bake(tmp_path, {"owner": "ana"})
     assert path.name == "my-model-service-ana"
     assert (path / "src" / "my_model_service_ana" / "app.py").is_file()
-    makefile = (path / "Makefile").read_text()
-    assert "\nIMAGE_NAME ?= my-model-service-ana\n" in makefile
-    assert "\nIMAGE_TAG ?= 1.0.0-ana\n" in makefile
     deployment = tomllib.loads((path / "deploy" / "deployment.toml").read_text())
+    assert deployment["registry"]["repository"] == "my-model-service-ana"
+    assert deployment["registry"]["tag"] == "1.0.0-ana"
     assert deployment["display_name"] == "My Model Service (ana)"
     assert deployment["freeform_tags"] == {"service": "my-model-service-ana", "owner": "ana"}
     alone = tomllib.loads((bake(tmp_path / "none", {}) / "deploy" / "deployment.toml").read_text())

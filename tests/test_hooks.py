@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 from baking import TEMPLATE, hook_scratch
+
+from local_extensions import cookiecutter_key
 
 BAD_ANSWERS = [
     ("server_port", "24224", "server_port: 24224 is reserved by OCI Model Deployment"),
@@ -56,10 +59,17 @@ BAD_ANSWERS = [
 ]
 
 
-def cookiecutter_cli(output_dir: Path, *answers: str) -> subprocess.CompletedProcess:
+def cookiecutter_run(output_dir: Path, *arguments: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(output_dir), str(TEMPLATE)]
     env = {**os.environ, "TMPDIR": str(hook_scratch(output_dir))}
-    return subprocess.run([*command, *answers], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run([*command, *arguments], capture_output=True, text=True, timeout=120, env=env)
+
+
+def cookiecutter_cli(output_dir: Path, *answers: str) -> subprocess.CompletedProcess:
+    """Cookiecutter's command line with ``option=value`` answers, spelled as it takes them."""
+    pairs = (answer.split("=", 1) for answer in answers)
+    spelled = [f"{cookiecutter_key(name)}={value}" for name, value in pairs]
+    return cookiecutter_run(output_dir, *spelled)
 
 
 def output_lines(result: subprocess.CompletedProcess) -> list[str]:
@@ -86,6 +96,22 @@ def test_every_broken_rule_is_reported_at_once(tmp_path: Path) -> None:
     errors = [line for line in output_lines(result) if line.startswith("ERROR: ")]
     assert [error.split(":")[1].strip() for error in errors] == ["server_port", "oci_region"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_option_not_asked_given_by_its_plain_name_is_refused_naming_its_spelling(tmp_path: Path) -> None:
+    """cookiecutter drops a key it does not know without a word: the region would stay us-ashburn-1."""
+    result = cookiecutter_run(tmp_path, "oci_region=eu-frankfurt-1", "owner=ana")
+    assert result.returncode != 0
+    errors = [line for line in output_lines(result) if line.startswith("ERROR: ")]
+    assert len(errors) == 1 and "__oci_region=<value>" in errors[0] and "deploy/deployment.toml" in errors[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_options_not_asked_are_taken_from_the_command_line(tmp_path: Path) -> None:
+    result = cookiecutter_run(tmp_path, "__oci_region=eu-frankfurt-1", "__tenancy_namespace=acme01")
+    assert result.returncode == 0, result.stderr
+    settings = tomllib.loads((tmp_path / "my-model-service" / "deploy" / "deployment.toml").read_text())
+    assert settings["region"] == "eu-frankfurt-1" and settings["registry"]["namespace"] == "acme01"
 
 
 def test_good_answers_print_the_next_steps(tmp_path: Path) -> None:

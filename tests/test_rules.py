@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import oci.regions
-from baking import DEFAULTS, bake
+import yaml
+from baking import DEFAULTS, TEMPLATE, bake
 
-from local_extensions import load_rules
+from local_extensions import CONFIG, NOT_ASKED, OPTIONS, load_rules
 from sync_options import stale_files
 
 rules = load_rules()
@@ -33,9 +34,20 @@ def test_choices_of_cookiecutter_json_are_the_rules() -> None:
 
 
 def test_every_option_has_a_prompt_and_every_rule_an_option() -> None:
-    options = {name for name in DEFAULTS if not name.startswith("_")}
-    assert options == set(DEFAULTS["__prompts__"])
-    assert set(rules.CHECKS) == options
+    asked = {name for name in CONFIG if not name.startswith("_")}
+    assert asked == {name for name in CONFIG["__prompts__"] if not name.startswith("_")}
+    assert set(rules.CHECKS) == set(OPTIONS) == set(DEFAULTS)
+
+
+def test_a_newcomer_is_asked_only_what_they_know() -> None:
+    """The name, framework, server and Python (and the names derived from the name); the port,
+    workers, model file and OCI settings are defaults of the files they fill, never asked."""
+    asked = [name for name in CONFIG if not name.startswith("_")]
+    names = ["project_name", "owner", "project_slug", "package_name"]
+    assert asked == [*names, "framework", "server", "python_version"]
+    assert set(NOT_ASKED) == set(OPTIONS) - set(asked)
+    copier = yaml.safe_load((TEMPLATE / "copier.yml").read_text())
+    assert [name for name in OPTIONS if copier[name].get("ask", True)] == asked
 
 
 def test_the_literal_defaults_pass_the_rules() -> None:

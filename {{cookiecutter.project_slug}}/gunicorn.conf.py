@@ -30,8 +30,8 @@ preload_app = os.environ.get("PRELOAD", "0") == "1"
 
 # The image listens on every interface: the service connects from outside the container.
 # make serve and make smoke pass --bind HOST:PORT instead, loopback unless HOST says otherwise.
-bind = f"0.0.0.0:{os.environ.get('PORT', '{{ cookiecutter.server_port }}')}"
-workers = int(os.environ.get("WORKERS", "{{ cookiecutter.workers }}"))
+bind = f"0.0.0.0:{os.environ.get('PORT', '{{ cookiecutter.__server_port }}')}"
+workers = int(os.environ.get("WORKERS", "{{ cookiecutter.__workers }}"))
 
 # OCI Model Deployment gives up on a /predict call after 60 s: a worker stuck
 # longer than that is restarted.

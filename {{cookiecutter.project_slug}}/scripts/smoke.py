@@ -7,7 +7,7 @@ sends sample_request.json (or, without it or with --example, the input_example.j
 beside the model, else a row made from its signature) to /predict, prints both answers,
 sends SIGTERM and checks the server exits cleanly.
 
-    python scripts/smoke.py [--host 127.0.0.1] [--port {{ cookiecutter.server_port }}] [--deadline 120] [--request sample_request.json | --example]
+    python scripts/smoke.py [--host 127.0.0.1] [--port {{ cookiecutter.__server_port }}] [--deadline 120] [--request sample_request.json | --example]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO
 
 PROJECT = Path(__file__).resolve().parent.parent
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 HEALTH_TIMEOUT = 3  # seconds, as the service's health check
 LOG_LINES = 20  # the server's last log lines shown when it fails
 
@@ -154,7 +154,7 @@ def why_unhealthy(text: str, exit_code: int | None, deadline: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (0.0.0.0: every one)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "{{ cookiecutter.server_port }}")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "{{ cookiecutter.__server_port }}")))
     parser.add_argument("--deadline", type=float, default=120, help="seconds to wait for /health")
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--request", type=Path, default=PROJECT / "sample_request.json")

@@ -30,7 +30,7 @@ from {{ cookiecutter.package_name }} import save_model
 from {{ cookiecutter.package_name }}_ops.samples import SAMPLES
 
 PROJECT = Path(__file__).resolve().parent.parent
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 
 
 def train(sample: str) -> tuple[Any, pd.DataFrame, dict[str, Any] | None]:

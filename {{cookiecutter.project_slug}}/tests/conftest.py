@@ -26,7 +26,7 @@ from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}_ops.project import DEPLOYMENT_ID_FILE
 from {{ cookiecutter.package_name }}_ops.samples import train_sample
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 TENANCY = "ocid1.tenancy.oc1..test"
 USER = "ocid1.user.oc1..test"
 
@@ -60,7 +60,7 @@ def api_key(tmp_path: Path) -> ApiKey:
     config = tmp_path / "config"
     config.write_text(
         f"[TEST]\nuser={USER}\nfingerprint={fingerprint}\nkey_file={key_file}\n"
-        f"tenancy={TENANCY}\nregion={{ cookiecutter.oci_region }}\n"
+        f"tenancy={TENANCY}\nregion={{ cookiecutter.__oci_region }}\n"
     )
     return ApiKey(config, f"{TENANCY}/{USER}/{fingerprint}", public)
 

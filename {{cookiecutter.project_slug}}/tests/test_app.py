@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.outputs import Outputs
 from {{ cookiecutter.package_name }}.scorer import Scorer, State
 from {{ cookiecutter.package_name }}.settings import Settings
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 
 
 def test_health_is_503_before_the_model_is_loaded(make_client: Any, settings: Settings) -> None:

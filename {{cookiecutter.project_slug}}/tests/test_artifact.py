@@ -22,7 +22,7 @@ from {{ cookiecutter.package_name }}_ops.artifact import (
 )
 from {{ cookiecutter.package_name }}_ops.samples import train_sample
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 SIGNATURE = ["input_example.json", "input_schema.json", "output_schema.json"]
 PROJECT = Path(__file__).resolve().parent.parent
 OCI_CONFIG = (

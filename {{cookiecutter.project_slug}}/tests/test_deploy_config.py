@@ -27,8 +27,8 @@ from {{ cookiecutter.package_name }}_ops.project import write_json
 PROJECT = Path(__file__).resolve().parent.parent
 SLUG = "{{ cookiecutter.project_slug }}"
 DIGEST = "sha256:" + "ab" * 32
-REPOSITORY = "{{ cookiecutter.__ocir_host }}/{{ cookiecutter.tenancy_namespace }}/{{ cookiecutter.ocir_repository }}"
-IMAGE = f"{REPOSITORY}:{{ "triton-26.09-py3" if cookiecutter.server == "triton" else cookiecutter.image_tag }}"
+REPOSITORY = "{{ cookiecutter.__ocir_host }}/{{ cookiecutter.__tenancy_namespace }}/{{ cookiecutter.__ocir_repository }}"
+IMAGE = f"{REPOSITORY}:{{ "triton-26.09-py3" if cookiecutter.server == "triton" else cookiecutter.__image_tag }}"
 OCIDS = {
     "compartment_id": "ocid1.compartment.oc1..aaaa",
     "project_id": "ocid1.datascienceproject.oc1.iad.aaaa",
@@ -83,8 +83,8 @@ def test_the_default_settings_pass_the_preflight_and_the_sdk(settings: dict[str,
 {%- else %}
     assert environment.image == IMAGE
     assert environment.image_digest == DIGEST
-    assert environment.server_port == environment.health_check_port == {{ cookiecutter.server_port }}
-    assert environment.environment_variables == {"PORT": "{{ cookiecutter.server_port }}", "WORKERS": "{{ cookiecutter.workers }}"}
+    assert environment.server_port == environment.health_check_port == {{ cookiecutter.__server_port }}
+    assert environment.environment_variables == {"PORT": "{{ cookiecutter.__server_port }}", "WORKERS": "{{ cookiecutter.__workers }}"}
     assert environment.cmd is None and environment.entrypoint is None  # null, not []
     # The TOML's [] says "the image's own": an update clears what an earlier one set.
     updated = update["modelDeploymentConfigurationDetails"]["environmentConfigurationDetails"]

@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}_ops.deploy_local import (
     unpack,
 )
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 MB = 1 << 20
 
 

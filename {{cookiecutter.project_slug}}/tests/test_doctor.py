@@ -24,10 +24,10 @@ from {{ cookiecutter.package_name }}.oci_rules import ocir_host
 from {{ cookiecutter.package_name }}_ops import doctor
 from {{ cookiecutter.package_name }}_ops.cli import main
 
-REGION = "{{ cookiecutter.oci_region }}"
+REGION = "{{ cookiecutter.__oci_region }}"
 OTHER_REGION = "eu-frankfurt-1" if REGION != "eu-frankfurt-1" else "us-ashburn-1"
 REGISTRY = "{{ cookiecutter.__ocir_host }}"
-NAMESPACE = "{{ cookiecutter.tenancy_namespace }}"
+NAMESPACE = "{{ cookiecutter.__tenancy_namespace }}"
 FINGERPRINT = ":".join(["ab"] * 16)
 # A docker whose engine answers `info --format json` (with an amd64 machine's architecture), a
 # podman on arm64, and a docker whose engine is not running.
@@ -93,6 +93,7 @@ def write_settings(path: Path, compartment_id: str = "") -> Path:
     its owner fills in)."""
     path.write_text(
         f'region = "{REGION}"\ncompartment_id = "{compartment_id}"\n[instances]\nshape = "VM.Standard.E4.Flex"\n'
+        f'[registry]\nnamespace = "{NAMESPACE}"\nrepository = "scorer"\ntag = "1.0.0"\n'
     )
     return path
 
@@ -374,8 +375,8 @@ def test_online_asks_oci_for_the_namespace_and_the_compartment(
     online += ["--object-storage-endpoint", url]
     status, lines = doctor_says(capsys, *online)
     assert status == 1
-    assert f"the tenancy's is othertenancy, NAMESPACE is {NAMESPACE}" in lines["namespace"]
-    assert "NAMESPACE=othertenancy" in lines["namespace"]
+    assert f"the tenancy's is othertenancy, the registry's namespace is {NAMESPACE}" in lines["namespace"]
+    assert 'namespace = "othertenancy" in deployment.toml' in lines["namespace"]
     assert "compartment_id is empty" in lines["compartment"]
     assert script["calls"] == ["/n"]  # no compartment to ask about
 

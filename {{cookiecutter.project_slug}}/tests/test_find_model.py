@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}_ops.artifact import make_artifact
 from {{ cookiecutter.package_name }}_ops.cli import main
 from {{ cookiecutter.package_name }}_ops.find_model import NO_MODEL
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 SIGNATURE = ["input_example.json", "input_schema.json", "output_schema.json"]
 
 

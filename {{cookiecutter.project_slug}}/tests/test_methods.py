@@ -11,7 +11,7 @@ from sklearn.linear_model import LinearRegression
 
 from {{ cookiecutter.package_name }} import save_model
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 
 
 def test_probabilities_and_scores_are_keyed_by_class_label(

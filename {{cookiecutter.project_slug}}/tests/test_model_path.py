@@ -11,7 +11,7 @@ from {{ cookiecutter.package_name }}.model_path import (
     resolve_model_path,
 )
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 
 
 def test_model_at_the_artifact_root(tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ OCIDS = {
 OPTIONAL = ("display_name", "description", "freeform_tags", "logging", "container.image", "container.digest")
 OPTIONAL_IN = ("container.cmd", "container.entrypoint", "container.environment", "freeform_tags.", "logging.")
 # The keys each command reads, besides the kind of every key there.
-DOCTOR_NEEDS = ("region", "instances.shape", "instances")
+REGISTRY_NEEDS = ("region", "registry", "registry.namespace", "registry.repository", "registry.tag")
+DOCTOR_NEEDS = ("instances.shape", "instances", *REGISTRY_NEEDS)
 CAPACITY_NEEDS = ("instances", "instances.shape", "instances.ocpus", "instances.bandwidth_mbps")
 CAPACITY_NEEDS += ("autoscaling", "autoscaling.cpu_scale_out_percent")
 
@@ -214,11 +215,22 @@ READERS: dict[str, tuple[tuple[str, ...], Callable[[Path, Path], list[str]]]] = 
             *("--body", str(folder / "catalog_model.json")),
         ],
     ),
-    "checkpoint": ((), lambda folder, settings: ["checkpoint", "9", "--settings", str(settings)]),
+    "checkpoint": (REGISTRY_NEEDS, lambda folder, settings: ["checkpoint", "9", "--settings", str(settings)]),
+    "settings": (
+        REGISTRY_NEEDS,
+        lambda folder, settings: ["settings", "--make", "--settings", str(settings)],
+    ),
 }
 
 
-@pytest.mark.parametrize("variant", list(variants()))
+@pytest.mark.parametrize(
+    "variant",
+    [
+        param
+        for param in variants()
+        if param.values[0].kind_only or param.values[0].names not in REGISTRY_NEEDS[1:]
+    ],
+)
 def test_deploy_config_names_the_broken_key_and_writes_nothing(
     folder: Path, run: Callable[..., Outcome], variant: Variant
 ) -> None:
@@ -266,7 +278,7 @@ def test_the_baked_settings_pass_every_command_that_reads_them(
     assert tomllib.loads(settings.read_text()) == filled()
     outcome = run("deploy-config", "--settings", str(settings))
     assert outcome.status == 0, outcome.err
-    for command in ("capacity", "policies", "catalog", "checkpoint"):
+    for command in ("capacity", "policies", "catalog", "checkpoint", "settings"):
         outcome = run(*READERS[command][1](folder, settings))
         assert outcome.status == 0, (command, outcome.err)
 

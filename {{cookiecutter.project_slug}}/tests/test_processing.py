@@ -17,7 +17,7 @@ from sklearn.preprocessing import OneHotEncoder
 from {{ cookiecutter.package_name }} import processing, save_model
 from {{ cookiecutter.package_name }}_ops.samples import customers
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 NAMES = {"churned": "leaves", "stayed": "stays"}
 
 

@@ -147,12 +147,15 @@ def test_a_repository_in_the_root_compartment(
     assert target["targetRegistry"]["compartmentId"] == TENANCY
 
 
-def test_the_repository_is_the_pushed_one_else_the_makefile_image_name() -> None:
+def test_the_repository_is_the_pushed_one_else_the_settings_one(tmp_path: Path) -> None:
     assert repository_and_tag(IMAGE) == ("team/scorer", "1.2.0")
     assert repository_and_tag("iad.ocir.io/ns/scorer@" + DIGEST) == ("scorer", "")
     assert default_repository({"image": IMAGE}) == "team/scorer"
-    makefile_default = "{{ cookiecutter.ocir_repository }}"
-    assert default_repository(None) == makefile_default
+    settings = tmp_path / "deployment.toml"
+    settings.write_text(
+        'region = "us-ashburn-1"\n[registry]\nnamespace = "ns"\nrepository = "ml/fraud"\ntag = "1"\n'
+    )
+    assert default_repository(None, settings) == "ml/fraud"
 
 
 @pytest.mark.parametrize(

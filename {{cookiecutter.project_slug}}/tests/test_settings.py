@@ -16,7 +16,7 @@ from {{ cookiecutter.package_name }}.request_log import (
 )
 from {{ cookiecutter.package_name }}.settings import Settings
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 
 
 def test_defaults_point_at_the_service_mount() -> None:

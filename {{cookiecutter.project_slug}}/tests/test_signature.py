@@ -34,7 +34,7 @@ from {{ cookiecutter.package_name }}.signature import (
 )
 from {{ cookiecutter.package_name }}_ops.samples import customers
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 PROJECT = Path(__file__).resolve().parent.parent
 # The rules of OCI ADS's data_schema.json (ads/feature_engineering): the key, its types, whether it
 # must be there, and whether it may be null.
@@ -377,9 +377,9 @@ NOTEBOOK = """
     model = make_pipeline(FunctionTransformer(dt_features), LogisticRegression()).fit(sample, [0, 1, 0, 1])
     if sys.argv[2] == "joblib":
         import joblib
-        joblib.dump(model, sys.argv[1] + "/{{ cookiecutter.model_file }}")
+        joblib.dump(model, sys.argv[1] + "/{{ cookiecutter.__model_file }}")
     else:
-        save_model(model, sample, sys.argv[1] + "/{{ cookiecutter.model_file }}")
+        save_model(model, sample, sys.argv[1] + "/{{ cookiecutter.__model_file }}")
 """
 
 

@@ -22,7 +22,7 @@ from {{ cookiecutter.package_name }}.signature import (
 )
 
 PROJECT = Path(__file__).resolve().parent.parent
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 
 
 def smoke(model_dir: Path, port: int, *options: str) -> subprocess.CompletedProcess:

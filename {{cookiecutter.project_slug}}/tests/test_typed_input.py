@@ -23,7 +23,7 @@ from {{ cookiecutter.package_name }}.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}_ops.samples import customers
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 RECORDS = [
     {"age": 34.5, "income": 61000.0, "city": "oslo"},
     {"age": 61.0, "income": None, "city": "lima"},

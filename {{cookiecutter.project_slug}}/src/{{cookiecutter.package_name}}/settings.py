@@ -31,7 +31,7 @@ class Settings:
     """
 
     model_dir: Path = Path(MODEL_MOUNT)
-    model_file: str = "{{ cookiecutter.model_file }}"
+    model_file: str = "{{ cookiecutter.__model_file }}"
     max_body_bytes: int = MAX_PREDICT_BODY_BYTES
     max_rows: int = MAX_ROWS
     max_answer_bytes: int = MAX_ANSWER_BYTES

@@ -3,7 +3,7 @@
 ``save_model(model, X_sample, path)`` writes the model with joblib and, in the same
 folder, the files that the scorer reads to build and check its input:
 
-    {{ cookiecutter.model_file }}          the fitted model
+    {{ cookiecutter.__model_file }}          the fitted model
     input_schema.json     every feature: name, order, type, whether it may be missing,
                           statistics, and the values of categories and booleans
     output_schema.json    the predictions of ``X_sample``, described the same way
@@ -48,7 +48,7 @@ INPUT_SCHEMA = "input_schema.json"
 OUTPUT_SCHEMA = "output_schema.json"
 INPUT_EXAMPLE = "input_example.json"
 PACKAGE_DIR = Path(__file__).resolve().parent  # src/<package>/ when installed editable
-SERVED_FILE = "{{ cookiecutter.model_file }}"  # make serve's MODEL_FILE, in model_artifact/
+SERVED_FILE = "{{ cookiecutter.__model_file }}"  # make serve's MODEL_FILE, in model_artifact/
 NUMBER, INTEGER, BOOLEAN, TEXT, CATEGORY = "number", "integer", "boolean", "text", "category"
 DATETIME = "datetime"
 # The ADS feature type of each kind, as ADS names them.
@@ -371,7 +371,7 @@ def project_root(package: Path = PACKAGE_DIR) -> Path:
 
 def next_command(path: Path, root: Path) -> str:
     """The command that serves the model saved at ``path``: plain `make serve` for the
-    project's own model_artifact/{{ cookiecutter.model_file }}, else with MODEL= naming it."""
+    project's own model_artifact/{{ cookiecutter.__model_file }}, else with MODEL= naming it."""
     if path == root / "model_artifact" / SERVED_FILE:
         return "make serve (or make smoke: start, one /predict, stop)"
     return f"make serve MODEL={path} (or make smoke MODEL=...: start, one /predict, stop)"

@@ -49,7 +49,7 @@ from .project import PROJECT
 from .triton_repository import RepositoryError, check_repository
 {%- endif %}
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 FILE_MODE = 0o100644  # a regular file, rw-r--r--
 # Clutter, left out without a word.

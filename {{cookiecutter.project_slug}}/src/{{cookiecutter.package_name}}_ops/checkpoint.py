@@ -8,7 +8,7 @@ Steps up to 10 need nothing but this machine; 11 and 12 ask OCI, signed with the
 The exit status is 0 on pass. Like `make doctor`, it runs before .venv exists.
 
     python -m {{ cookiecutter.package_name }}_ops checkpoint STEP [--container-cli docker] [--image NAME:TAG] [--container NAME]
-        [--port {{ cookiecutter.server_port }}] [--registry HOST] [--namespace NAME] [--push-record deploy/pushed-image.json]
+        [--port {{ cookiecutter.__server_port }}] [--registry HOST] [--namespace NAME] [--push-record deploy/pushed-image.json]
 """
 
 from __future__ import annotations
@@ -38,8 +38,7 @@ from .errors import InputError
 PROJECT = Path(__file__).resolve().parents[2]
 VENV_PYTHON = PROJECT / ".venv" / "bin" / "python"
 PACKAGE = "{{ cookiecutter.package_name }}"
-IMAGE = "{{ cookiecutter.ocir_repository }}:{{ cookiecutter.image_tag }}"  # the Makefile's IMAGE
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 # An OCID of a kind: ocid1.<kind>.<realm>.<region, or empty>.<unique part>
 OCID = r"ocid1\.{}\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+"
 
@@ -60,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """make doctor's options (the container CLI, registry, namespace, port, OCI profile), and the step's."""
     parser.add_argument("step", type=int, choices=range(1, len(STEPS) + 1), metavar="STEP")
     doctor.add_arguments(parser)
-    parser.add_argument("--image", default=IMAGE)
+    parser.add_argument("--image", help="NAME:TAG of the local image (default: deployment.toml's [registry])")
     parser.add_argument("--push-record", type=Path, default=PROJECT / "deploy" / "pushed-image.json")
     parser.add_argument("--model", type=Path, help="default: MODEL_DIR/MODEL_FILE")
     parser.add_argument("--artifact", type=Path, default=PROJECT / "dist" / "model_artifact.zip")
@@ -319,6 +318,7 @@ STEPS = (
 def run(args: argparse.Namespace) -> int:
     step = STEPS[args.step - 1]
     try:
+        doctor.fill_registry(args)
         found = step.check(args)
     except (NotDone, InputError) as error:  # InputError: a settings or JSON file of the wrong shape
         print(f"checkpoint {step.number} ({step.title}): FAIL: {error}", file=sys.stderr)

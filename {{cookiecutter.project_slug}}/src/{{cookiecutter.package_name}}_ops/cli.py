@@ -39,6 +39,7 @@ COMMANDS = {
     "policies": "policies",
     "capacity": "capacity",
     "oci-config": "oci_config_file",
+    "settings": "oci_settings",
     "scan-setup": "scan",
     "scan-results": "scan",
     "scan": "scan",

@@ -17,14 +17,14 @@ header per stage; the last line says which stages are ready. The exit status is 
 every check of the stages asked passes: ``make doctor STAGE=local`` passes on a machine
 without a container engine or an OCI account. Nothing goes over the network unless
 ``--online`` (the oci stage): then OCI is asked for the tenancy's namespace (it must be
-NAMESPACE) and for the compartment's Data Science projects (the compartment exists and your
+deployment.toml's) and for the compartment's Data Science projects (the compartment exists and your
 policies let you read it).
 
 Runs with the interpreter that makes .venv (no package beyond the standard library is
 needed, except the OCI SDK for ``--online``, from .venv).
 
     python -m {{ cookiecutter.package_name }}_ops doctor [--stage local|image|oci] [--online] [--container-cli docker]
-        [--registry HOST] [--namespace NAME] [--port {{ cookiecutter.server_port }}] [--profile DEFAULT] [--config ~/.oci/config]
+        [--registry HOST] [--namespace NAME] [--port {{ cookiecutter.__server_port }}] [--profile DEFAULT] [--config ~/.oci/config]
 """
 
 from __future__ import annotations
@@ -54,9 +54,7 @@ from {{ cookiecutter.package_name }}.oci_rules import (
 # The modules that read TOML (tomllib: Python 3.11) are imported once the Python check passed.
 SETTINGS_NAME = "deployment.toml"
 PYTHON_VERSION = "{{ cookiecutter.python_version }}"
-REGISTRY = "{{ cookiecutter.__ocir_host }}"
-NAMESPACE = "{{ cookiecutter.tenancy_namespace }}"
-PORT = {{ cookiecutter.server_port }}
+PORT = {{ cookiecutter.__server_port }}
 # Free space where images are stored: the base image, the build's layers and the image (about
 # 0.6 GB for the default project) with room to spare.
 MIN_FREE_GB = 4.0
@@ -117,9 +115,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--container-cli", default=os.environ.get("CONTAINER_CLI", "docker"))
     parser.add_argument(
-        "--registry", default=REGISTRY, help=f"the OCIR host images go to (default {REGISTRY})"
+        "--registry", help="the OCIR host images go to (default: the region's, deployment.toml)"
     )
-    parser.add_argument("--namespace", default=NAMESPACE, help="the tenancy's object storage namespace")
+    parser.add_argument(
+        "--namespace", help="the tenancy's object storage namespace (default: deployment.toml's)"
+    )
     parser.add_argument("--port", type=port_number, default=os.environ.get("PORT", str(PORT)))
     parser.add_argument("--min-free-gb", type=gigabytes, default=MIN_FREE_GB, help=f"default {MIN_FREE_GB:g}")
     parser.add_argument("--profile", default=os.environ.get("OCI_CLI_PROFILE", "DEFAULT"))
@@ -277,8 +277,8 @@ def region_check(settings_region: str, profile_region: str | None, registry: str
         "region",
         False,
         ", ".join(f"{where}: {region}" for where, region in said.items()),
-        f"one region: the deployment pulls from its own region's registry; region = in {SETTINGS_NAME}, "
-        f"region= in the profile, REGISTRY={host}",
+        f"one region: the deployment pulls from its own region's registry; region = in {SETTINGS_NAME} "
+        f"(the registry follows: {host}; no REGISTRY= override), region= in the profile",
     )
 
 
@@ -361,9 +361,14 @@ def online_checks(args: argparse.Namespace, namespace: str, compartment_id: str)
             Check("namespace", False, oci_client.failure(error, "read the namespace"), "check the profile")
         )
     else:
-        fix = f"NAMESPACE={found} (the Makefile), and log in to the registry as '{found}/<user name>'"
+        fix = f'namespace = "{found}" in {SETTINGS_NAME} ([registry]); log in to the registry as {found}/<user name>'
         checks.append(
-            Check("namespace", found == namespace, f"the tenancy's is {found}, NAMESPACE is {namespace}", fix)
+            Check(
+                "namespace",
+                found == namespace,
+                f"the tenancy's is {found}, the registry's namespace is {namespace}",
+                fix,
+            )
         )
     if not compartment_id:
         checks.append(
@@ -397,6 +402,19 @@ def oci_cli_check() -> Check:
     return Check("oci cli", True, f"{version} ({path})")
 
 
+def fill_registry(args: argparse.Namespace, settings: dict[str, Any] | None = None) -> None:
+    """``args.registry`` and ``args.namespace`` (and ``args.image``, when there is one) that were
+    not given: deployment.toml's (``settings``, or the file of ``args.settings`` read now)."""
+    from .project import REGISTRY_KEYS, SETTINGS, read_settings, registry_of
+
+    source = args.settings or SETTINGS
+    registry = registry_of(settings or read_settings(source, REGISTRY_KEYS), source)
+    args.registry = args.registry or registry.host
+    args.namespace = args.namespace or registry.namespace
+    if getattr(args, "image", "") is None:
+        args.image = registry.image
+
+
 def stages_of(stage: str | None) -> list[str]:
     """The stages to check: ``stage`` and those before it; all of them when None."""
     names = list(STAGES)
@@ -413,10 +431,10 @@ def checks(args: argparse.Namespace) -> Iterator[tuple[str, Check]]:
     if stages == ["local"]:
         return
     try:
-        from .project import SETTINGS, read_settings
+        from .project import REGISTRY_KEYS, SETTINGS, read_settings
     except ImportError:  # tomllib, from Python 3.11 on: the other stages read TOML
         return
-    needs = ("instances.shape", "region") if "oci" in stages else ("instances.shape",)
+    needs = ("instances.shape", *REGISTRY_KEYS) if "oci" in stages else ("instances.shape",)
     settings: dict[str, Any] = read_settings(args.settings or SETTINGS, needs)
     yield "image", container_check(args.container_cli, settings["instances"]["shape"])
     prune = f"free some: {Path(args.container_cli).name} system prune"
@@ -424,6 +442,7 @@ def checks(args: argparse.Namespace) -> Iterator[tuple[str, Check]]:
     yield "image", disk_check("image disk", images, args.min_free_gb, "an image needs", prune)
     if "oci" not in stages:
         return
+    fill_registry(args, settings)
     yield "oci", oci_cli_check()
     found, profile = oci_checks(Path(args.config).expanduser(), args.profile)
     for check in found:

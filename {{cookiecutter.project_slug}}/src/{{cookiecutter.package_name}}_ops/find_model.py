@@ -13,7 +13,7 @@ folder holding one (MODEL_FILE, or its only model file), or an artifact zip, unp
 build/model/<zip name>/ with the checks of `make deploy-local`. Its path is printed; make
 serves it with MODEL_DIR and MODEL_FILE set to its folder and name. Nothing is trained.
 
-    python -m {{ cookiecutter.package_name }}_ops model-path [--model-dir model_artifact] [--model-file {{ cookiecutter.model_file }}] [--model PATH]
+    python -m {{ cookiecutter.package_name }}_ops model-path [--model-dir model_artifact] [--model-file {{ cookiecutter.__model_file }}] [--model PATH]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from .deploy_local import UnpackError, unpack
 from .errors import InputError
 from .project import PROJECT
 
-MODEL_FILE = "{{ cookiecutter.model_file }}"
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 NO_MODEL = 3  # the exit status that lets make train the sample
 UNPACKED = PROJECT / "build" / "model"  # where MODEL=<artifact zip> is unpacked, one folder per zip
 HELP = {"model-path": "Print the model the scorer will serve (exit 3: MODEL_DIR holds no model at all)"}

@@ -11,12 +11,17 @@ import os
 import tempfile
 import tomllib
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.package_name }}.oci_rules import (
     check_freeform_tags,
+    check_namespace,
+    check_repository,
+    check_tag,
     is_number,
+    ocir_host,
     shown,
 )
 
@@ -62,6 +67,10 @@ SCHEMA: Schema = {
     "compartment_id": (TEXT, OPTIONAL),
     "project_id": (TEXT, OPTIONAL),
     "model_id": (TEXT, OPTIONAL),
+    "registry": (
+        {"namespace": (TEXT, REQUIRED), "repository": (TEXT, REQUIRED), "tag": (TEXT, REQUIRED)},
+        OPTIONAL,
+    ),
     "freeform_tags": (TABLE, OPTIONAL),
     "container": (
         {
@@ -187,6 +196,44 @@ def freeform_tags(settings: dict[str, Any], source: Path | str = SETTINGS) -> di
     if problems := check_freeform_tags(tags):
         raise SettingsError(f"{source}: " + "; ".join(problems))
     return tags
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Where the image goes: OCIR of the region, the tenancy's namespace, the repository, the tag."""
+
+    region: str
+    host: str
+    namespace: str
+    repository: str
+    tag: str
+
+    @property
+    def image(self) -> str:
+        """``repository:tag``: the local image's name (the Makefile's IMAGE)."""
+        return f"{self.repository}:{self.tag}"
+
+    @property
+    def remote_image(self) -> str:
+        """The image in the registry (the Makefile's REMOTE_IMAGE)."""
+        return f"{self.host}/{self.namespace}/{self.image}"
+
+
+REGISTRY_KEYS = ("region", "registry.namespace", "registry.repository", "registry.tag")
+REGISTRY_CHECKS = {"namespace": check_namespace, "repository": check_repository, "tag": check_tag}
+
+
+def registry_of(settings: dict[str, Any], source: Path | str = SETTINGS) -> Registry:
+    """The registry settings of ``settings`` (read with ``needs=REGISTRY_KEYS``); SettingsError,
+    one line, naming each key OCIR would refuse."""
+    host = ocir_host(settings["region"])
+    problems = [] if host else [f"region: {shown(settings['region'])} is not a known OCI region identifier"]
+    for key, check in REGISTRY_CHECKS.items():
+        if problem := check(settings["registry"][key]):  # "<option>: <value> <rule>"
+            problems.append(f"registry.{key}: {problem.split(': ', 1)[1]}")
+    if problems:
+        raise SettingsError(f"{source}: " + "; ".join(problems))
+    return Registry(settings["region"], host, **{key: settings["registry"][key] for key in REGISTRY_CHECKS})
 
 
 def recorded_deployment_id() -> str | None:

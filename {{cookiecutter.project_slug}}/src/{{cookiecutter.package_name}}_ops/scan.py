@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -41,7 +40,6 @@ from {{ cookiecutter.package_name }}.oci_rules import ocir_host
 
 from .project import (
     DEPLOY,
-    PROJECT,
     SETTINGS,
     SLUG,
     SettingsError,
@@ -65,7 +63,6 @@ SETUP_RECORD = DEPLOY / SETUP_FILE
 RECIPE_ID = "<recipe OCID printed by the first command>"
 # ContainerScanResultProblem.severity's allowed values, least severe first.
 SEVERITIES = ("NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
-IMAGE_NAME_RE = re.compile(r"^IMAGE_NAME \?= *(\S+) *$", re.MULTILINE)
 ENDPOINT_ENV = "OCI_VULNERABILITY_SCANNING_ENDPOINT"
 TRIVY = ["trivy", "image", "--exit-code", "1", "--severity", "HIGH,CRITICAL"]
 INSTALL_TRIVY = (
@@ -119,14 +116,11 @@ def repository_and_tag(image: str) -> tuple[str, str]:
     return (repository, tag) if colon else (parts[2], "")
 
 
-def default_repository(record: dict[str, Any] | None, makefile: Path = PROJECT / "Makefile") -> str:
-    """The pushed image's repository, else the Makefile's default IMAGE_NAME."""
+def default_repository(record: dict[str, Any] | None, settings: Path = SETTINGS) -> str:
+    """The pushed image's repository, else the one deploy/deployment.toml's [registry] names."""
     if record:
         return repository_and_tag(record["image"])[0]
-    found = IMAGE_NAME_RE.search(makefile.read_text()) if makefile.is_file() else None
-    if not found:
-        raise ScanError(f"no push recorded and no IMAGE_NAME in {makefile}: pass --repository")
-    return found[1]
+    return read_settings(settings, ("registry.repository",))["registry"]["repository"]
 
 
 def recipe_body(compartment_id: str, tags: dict[str, str] | None = None) -> dict[str, Any]:
@@ -203,7 +197,7 @@ def write_bodies(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
     """Both bodies, checked and written to --output-dir; and what the setup record keeps."""
     settings = read_settings(args.settings)
     compartment_id = compartment_of(settings, args.settings)
-    repository = args.repository or default_repository(load_record(args.record))
+    repository = args.repository or default_repository(load_record(args.record), args.settings)
     repository_compartment_id = args.repository_compartment_id or compartment_id
     tags = freeform_tags(settings, args.settings)
     recipe = checked(recipe_body(compartment_id, tags), "CreateContainerScanRecipeDetails")

@@ -1,0 +1,54 @@
+"""The OCI settings of deploy/deployment.toml, as make and the ops commands use them (`make settings`).
+
+deploy/deployment.toml is their one home: the region (the registry host follows from it), the
+registry's namespace, repository and tag, the compartment, project and model. The Makefile reads
+the registry's with ``--make`` (one ``NAME=value`` line each: REGISTRY, NAMESPACE, IMAGE_NAME,
+IMAGE_TAG, which make's command line may override for one run: ``make push IMAGE_TAG=1.0.1``);
+doctor, checkpoint and deploy-config read the file themselves. Runs with the interpreter that
+makes .venv (the standard library only).
+
+    python -m {{ cookiecutter.package_name }}_ops settings [--make] [--settings deploy/deployment.toml]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .project import PROJECT, REGISTRY_KEYS, SETTINGS, read_settings, registry_of
+
+HELP = {"settings": "Show the OCI settings of deploy/deployment.toml as make and the ops commands use them"}
+OCIDS = ("compartment_id", "project_id", "model_id")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--settings", type=Path, default=SETTINGS)
+    parser.add_argument("--make", action="store_true", help="NAME=value lines for the Makefile")
+
+
+def shown_path(path: Path) -> str:
+    return str(path.relative_to(PROJECT)) if path.is_relative_to(PROJECT) else str(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = read_settings(args.settings, REGISTRY_KEYS)
+    registry = registry_of(settings, args.settings)
+    if args.make:
+        print(f"REGISTRY={registry.host}")
+        print(f"NAMESPACE={registry.namespace}")
+        print(f"IMAGE_NAME={registry.repository}")
+        print(f"IMAGE_TAG={registry.tag}")
+        return 0
+    rows = [
+        ("region", registry.region),
+        ("registry", f"{registry.host} (OCIR of {registry.region})"),
+        ("namespace", registry.namespace),
+        ("repository", registry.repository),
+        ("tag", registry.tag),
+        ("make push sends", registry.remote_image),
+        *((name, settings.get(name) or "(not set yet)") for name in OCIDS),
+    ]
+    print(f"{shown_path(args.settings)}: the OCI settings (edit them there)")
+    for name, value in rows:
+        print(f"  {name:<16} {value}")
+    return 0
