@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -14,8 +16,9 @@ from typing import Any, NamedTuple
 import joblib
 import oci
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 {%- if cookiecutter.framework == "fastapi" %}
 from fastapi.testclient import TestClient
 {%- endif %}
@@ -38,6 +41,43 @@ class ApiKey:
     config: Path
     key_id: str
     public_key: rsa.RSAPublicKey
+
+
+class Call(NamedTuple):
+    """One request a stand-in of an OCI API received: its headers' names in lower case."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def received(handler: BaseHTTPRequestHandler, limit: int = 10**7) -> Call:
+    """The request ``handler`` is answering, read whole (a body over ``limit`` bytes is not read:
+    a test gone wrong fills no memory)."""
+    length = int(handler.headers.get("Content-Length") or 0)
+    headers = {name.lower(): value for name, value in handler.headers.items()}
+    body = handler.rfile.read(length) if 0 < length <= limit else b""
+    return Call(handler.command, handler.path, headers, body)
+
+
+def signed_by(api_key: ApiKey, call: Call, body_signed: bool = True) -> bool:
+    """Whether the request carries an OCI signature (version 1, rsa-sha256) by ``api_key``; with
+    ``body_signed``, of the body too (``x-content-sha256`` signed, and the body's)."""
+    fields = dict(re.findall(r'(\w+)="([^"]*)"', call.headers.get("authorization", "")))
+    names = fields.get("headers", "").split()
+    needed = {"(request-target)", "x-content-sha256"} if body_signed else {"(request-target)"}
+    if fields.get("keyId") != api_key.key_id or not needed <= set(names):
+        return False
+    headers = {**call.headers, "(request-target)": f"{call.method.lower()} {call.path}"}
+    signed = "\n".join(f"{name}: {headers[name]}" for name in names).encode()
+    try:
+        signature = base64.b64decode(fields["signature"])
+        api_key.public_key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, KeyError, ValueError):  # a bad signature, a header not sent, no signature
+        return False
+    digest = base64.b64encode(hashlib.sha256(call.body).digest()).decode()
+    return not body_signed or headers["x-content-sha256"] == digest
 
 
 def write_private_key(path: Path) -> rsa.RSAPrivateKey:

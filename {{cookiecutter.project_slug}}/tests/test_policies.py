@@ -1,4 +1,8 @@
-"""make policies: the IAM statements a BYOC model deployment needs, and the oci command that creates them."""
+"""make policies: the IAM statements a BYOC model deployment needs, and the oci command that creates them.
+
+``--run`` creates the policy through the OCI SDK, against a loopback stand-in of the IAM API
+that records each request and answers with the SDK's own model; a throwaway API key signs.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,15 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
+import oci
 import pytest
-from oci.identity.models import identity_type_mapping
+from conftest import ApiKey, received, signed_by
+from oci.identity.models import Policy, identity_type_mapping
 
 from {{ cookiecutter.package_name }}_ops.oci_models import (
     ModelMismatch,
@@ -30,11 +39,11 @@ COMPARTMENT = "ocid1.compartment.oc1..aaaadeploy"
 TENANCY = "ocid1.tenancy.oc1..aaaatenancy"
 OTHER = "ocid1.compartment.oc1..aaaaimages"
 DEPLOYMENTS_ONLY = "where ALL {request.principal.type='datasciencemodeldeployment'}"
+POLICY_ID = "ocid1.policy.oc1..aaaapolicy"
 
 
-def policies(*args: str, path: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The command, run as the Makefile runs it; ``path`` goes first on PATH."""
-    env = {**os.environ, "PATH": f"{path}{os.pathsep}{os.environ['PATH']}"} if path else None
+def policies(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The command, run as the Makefile runs it, its environment changed by ``env``."""
     return subprocess.run(
         [
             sys.executable,
@@ -46,7 +55,8 @@ def policies(*args: str, path: Path | None = None) -> subprocess.CompletedProces
         cwd=PROJECT,
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, **(env or {})},
+        timeout=120,
     )
 
 
@@ -188,18 +198,116 @@ def test_the_command_prints_the_statements_and_the_oci_command(settings_file: Pa
     assert json.loads(options["--statements"])[0].startswith("Allow group 'Default'/'Data Scientists' to ")
 
 
-def test_run_runs_the_printed_command(settings_file: Path, tmp_path: Path) -> None:
-    record = tmp_path / "argv.json"
-    fake = tmp_path / "oci"
-    fake.write_text(
-        f"#!{sys.executable}\nimport json, sys\nopen({str(record)!r}, 'w').write(json.dumps(sys.argv[1:]))\n"
-    )
-    fake.chmod(0o755)
-    printed = policies("--group", "DataScientists", "--settings", str(settings_file))
-    expected = shlex.split(printed.stdout.splitlines()[-1])
-    result = policies("--group", "DataScientists", "--settings", str(settings_file), "--run", path=tmp_path)
+class Identity(BaseHTTPRequestHandler):
+    """IAM's CreatePolicy: records each request; answers the policy made, or ``refuse`` (status, code)."""
+
+    script: dict[str, Any]
+    serialize: Callable[[Any], Any]
+
+    def _send(self, status: int, answer: Any) -> None:
+        payload = json.dumps(self.serialize(answer)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_POST(self) -> None:
+        call = received(self)
+        self.script["calls"].append(call)
+        if self.script.get("refuse"):
+            status, code = self.script["refuse"]
+            return self._send(status, {"code": code, "message": f"a policy named that exists: {code}"})
+        if call.path != "/20160918/policies":
+            return self._send(404, {"code": "NotAuthorizedOrNotFound", "message": call.path})
+        sent = json.loads(call.body)
+        made = Policy(
+            id=POLICY_ID,
+            compartment_id=sent["compartmentId"],
+            name=sent["name"],
+            description=sent["description"],
+            statements=sent["statements"],
+            lifecycle_state="ACTIVE",
+        )
+        self._send(200, made)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def identity(start_stand_in: Callable[..., str]) -> Callable[..., tuple[str, dict[str, Any]]]:
+    """``identity(refuse=None)``: a stand-in of the IAM API, its URL and its script."""
+
+    def start(refuse: tuple[int, str] | None = None) -> tuple[str, dict[str, Any]]:
+        script: dict[str, Any] = {"calls": [], "refuse": refuse}
+        return start_stand_in(Identity, oci.identity.IdentityClient, script), script
+
+    return start
+
+
+def signing(oci_config: Path) -> tuple[str, ...]:
+    return ("--config", str(oci_config), "--profile", "TEST", "--auth", "api_key")
+
+
+def test_run_creates_the_policy_through_the_sdk_signed_without_the_cli(
+    identity: Callable[..., tuple[str, dict[str, Any]]],
+    api_key: ApiKey,
+    settings_file: Path,
+    tmp_path: Path,
+) -> None:
+    url, script = identity()
+    body_file = tmp_path / "policy.json"
+    arguments = ("--group", "Data Scientists", "--settings", str(settings_file), "--write", str(body_file))
+    no_cli = {"OCI_IDENTITY_ENDPOINT": url, "PATH": str(tmp_path / "empty")}  # no oci to run
+    result = policies(*arguments, *signing(api_key.config), "--run", env=no_cli)
     assert result.returncode == 0, result.stderr
-    assert ["oci", *json.loads(record.read_text())] == expected
+    (call,) = script["calls"]
+    assert (call.method, call.path) == ("POST", "/20160918/policies")
+    written = json.loads(body_file.read_text())
+    assert json.loads(call.body) == written, "the body sent is the one printed and checked"
+    check_body(json.loads(call.body), "CreatePolicyDetails", mapping=identity_type_mapping)
+    assert signed_by(api_key, call)
+    assert call.headers.get("opc-retry-token"), "a retried create makes one policy"
+    assert f"created policy {POLICY_ID} (ACTIVE;" in result.stdout
+    assert "oci iam policy create" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("refuse", "line"),
+    [
+        ((409, "PolicyAlreadyExists"), "(409 PolicyAlreadyExists): a policy named that exists"),
+        ((404, "NotAuthorizedOrNotFound"), "(404 NotAuthorizedOrNotFound): "),
+    ],
+)
+def test_a_refused_create_is_one_line(
+    identity: Callable[..., tuple[str, dict[str, Any]]],
+    api_key: ApiKey,
+    settings_file: Path,
+    refuse: tuple[int, str],
+    line: str,
+) -> None:
+    url, script = identity(refuse)
+    arguments = ("--group", "DataScientists", "--settings", str(settings_file))
+    result = policies(*arguments, *signing(api_key.config), "--run", env={"OCI_IDENTITY_ENDPOINT": url})
+    assert result.returncode == 1
+    (error,) = result.stderr.splitlines()
+    assert error.startswith(f"policies: OCI refused to create the policy {line}")
+    assert len(script["calls"]) == 1, "a 4xx is not retried"
+    assert "created policy" not in result.stdout
+
+
+def test_a_missing_profile_is_one_line_and_sends_nothing(
+    identity: Callable[..., tuple[str, dict[str, Any]]], api_key: ApiKey, settings_file: Path
+) -> None:
+    url, script = identity()
+    api_key.config.write_text("[OTHER]\nuser=x\n")
+    arguments = ("--group", "DataScientists", "--settings", str(settings_file))
+    result = policies(*arguments, *signing(api_key.config), "--run", env={"OCI_IDENTITY_ENDPOINT": url})
+    assert result.returncode == 1
+    (error,) = result.stderr.splitlines()
+    assert error.startswith("policies: cannot create the policy: ") and "TEST" in error
+    assert script["calls"] == []
 
 
 def test_an_empty_compartment_is_a_clear_error(tmp_path: Path) -> None:

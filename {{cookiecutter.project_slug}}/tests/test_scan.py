@@ -1,8 +1,8 @@
 """make scan-setup / scan-results / scan: OCI Vulnerability Scanning of the image's repository, and Trivy.
 
-scan-results runs against a loopback stand-in of the Vulnerability Scanning API that
-answers with the SDK's own models (serialized as the SDK sends and reads them) and
-records each call; requests are signed with a throwaway API key.
+scan-setup --run and scan-results run against loopback stand-ins of the Vulnerability
+Scanning API that answer with the SDK's own models (serialized as the SDK sends and reads
+them) and record each call; requests are signed with a throwaway API key.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import oci
 import pytest
+from conftest import ApiKey, received, signed_by
 from oci.vulnerability_scanning import models
 from oci.vulnerability_scanning.models import vulnerability_scanning_type_mapping
 
@@ -44,6 +45,8 @@ IMAGE = "iad.ocir.io/mytenancy/team/scorer:1.2.0"
 DIGEST = "sha256:" + "cd" * 32
 API = "/20210215/containerScanResults"
 RESULT_ID = "ocid1.vsscontainerscanresult.oc1.iad.latest"
+RECIPE_ID = "ocid1.vsscontainerscanrecipe.oc1.iad.made"
+TARGET_ID = "ocid1.vsscontainerscantarget.oc1.iad.made"
 
 
 def settings_copy(folder: Path, compartment_id: str) -> Path:
@@ -204,17 +207,149 @@ def test_an_empty_compartment_is_a_clear_error(
     assert out == ""
 
 
-def test_run_without_the_oci_cli_is_a_clear_error(
+# What each create path makes: the name the script refuses it by, the SDK model answered, its OCID.
+MADE = {
+    "/20210215/containerScanRecipes": ("recipe", models.ContainerScanRecipe, RECIPE_ID),
+    "/20210215/containerScanTargets": ("target", models.ContainerScanTarget, TARGET_ID),
+}
+
+
+class Setup(BaseHTTPRequestHandler):
+    """CreateContainerScanRecipe and CreateContainerScanTarget: records each request; answers what
+    was made, or the ``refuse`` entry of what was asked ("recipe", "target": status, code)."""
+
+    script: dict[str, Any]
+    serialize: Callable[[Any], Any]
+
+    def _send(self, status: int, answer: Any) -> None:
+        payload = json.dumps(self.serialize(answer)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_POST(self) -> None:
+        call = received(self)
+        self.script["calls"].append(call)
+        if call.path not in MADE:
+            return self._send(404, {"code": "NotAuthorizedOrNotFound", "message": call.path})
+        what, model, made_id = MADE[call.path]
+        if what in self.script["refuse"]:
+            status, code = self.script["refuse"][what]
+            return self._send(status, {"code": code, "message": f"the {what} is refused"})
+        sent = json.loads(call.body)
+        self._send(200, model(id=made_id, compartment_id=sent["compartmentId"], lifecycle_state="ACTIVE"))
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def run_setup(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    start_stand_in: Callable[..., str],
+    api_key: ApiKey,
     settings_file: Path,
     push_record: Path,
     tmp_path: Path,
-) -> None:
+) -> Callable[..., tuple[int, str, str, dict[str, Any]]]:
+    """``run_setup(refuse={})``: `make scan-setup SCAN_RUN=1` against a new stand-in, with no oci CLI on
+    the PATH; its exit code, stdout, stderr and script."""
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    code, _, err = ops(capsys, "scan-setup", *setup_args(settings_file, push_record, tmp_path), "--run")
+
+    def run(refuse: dict[str, tuple[int, str]] | None = None) -> tuple[int, str, str, dict[str, Any]]:
+        script: dict[str, Any] = {"calls": [], "refuse": refuse or {}}
+        url = start_stand_in(Setup, oci.vulnerability_scanning.VulnerabilityScanningClient, script)
+        signing = ("--config", str(api_key.config), "--profile", "TEST", "--auth", "api_key")
+        arguments = (*setup_args(settings_file, push_record, tmp_path), *signing, "--endpoint", url)
+        return (*ops(capsys, "scan-setup", *arguments, "--run"), script)
+
+    return run
+
+
+def test_run_creates_the_recipe_then_the_target_through_the_sdk_and_records_both(
+    run_setup: Callable[..., tuple[int, str, str, dict[str, Any]]], api_key: ApiKey, tmp_path: Path
+) -> None:
+    code, out, err, script = run_setup()
+    assert code == 0, err
+    recipe, target = script["calls"]
+    assert (recipe.method, recipe.path) == ("POST", "/20210215/containerScanRecipes")
+    assert (target.method, target.path) == ("POST", "/20210215/containerScanTargets")
+    written_recipe = json.loads((tmp_path / "scan_recipe.json").read_text())
+    written_target = json.loads((tmp_path / "scan_target.json").read_text())
+    assert json.loads(recipe.body) == written_recipe
+    assert json.loads(target.body) == written_target | {"containerScanRecipeId": RECIPE_ID}
+    mapping = vulnerability_scanning_type_mapping
+    check_body(json.loads(recipe.body), "CreateContainerScanRecipeDetails", mapping=mapping)
+    check_body(json.loads(target.body), "CreateContainerScanTargetDetails", mapping=mapping)
+    assert signed_by(api_key, recipe) and signed_by(api_key, target)
+    assert recipe.headers.get("opc-retry-token") and target.headers.get("opc-retry-token")
+    assert json.loads((tmp_path / "scan-setup.json").read_text()) == {
+        "compartment_id": COMPARTMENT,
+        "repositories": ["team/scorer"],
+        "repository_compartment_id": COMPARTMENT,
+        "recipe_id": RECIPE_ID,
+        "target_id": TARGET_ID,
+    }
+    assert f"container scan recipe {RECIPE_ID}\n" in out
+    assert f"container scan target {TARGET_ID} -> " in out
+    assert "oci vulnerability-scanning" not in out, "nothing left to run by hand"
+
+
+def test_a_refused_target_leaves_the_recipe_recorded_and_a_new_run_reuses_it(
+    run_setup: Callable[..., tuple[int, str, str, dict[str, Any]]], tmp_path: Path
+) -> None:
+    record = tmp_path / "scan-setup.json"
+    code, _, err, script = run_setup({"target": (400, "InvalidParameter")})
     assert code == 1
-    assert "the OCI CLI (oci) is not installed" in err
+    assert err.splitlines() == [
+        "scan-setup: OCI refused to create the container scan target (400 InvalidParameter): "
+        "the target is refused"
+    ]
+    assert len(script["calls"]) == 2
+    assert json.loads(record.read_text()) == {
+        "compartment_id": COMPARTMENT,
+        "repositories": ["team/scorer"],
+        "repository_compartment_id": COMPARTMENT,
+        "recipe_id": RECIPE_ID,
+        "target_id": None,
+    }, "the recipe OCI made is recorded (make teardown deletes it), the target is not"
+    code, out, err, script = run_setup()
+    assert code == 0, err
+    (target,) = script["calls"]
+    assert target.path == "/20210215/containerScanTargets", "the recorded recipe is not made again"
+    assert json.loads(target.body)["containerScanRecipeId"] == RECIPE_ID
+    assert f"container scan recipe {RECIPE_ID} (recorded in " in out
+    assert json.loads(record.read_text())["target_id"] == TARGET_ID
+
+
+def test_a_refused_recipe_is_one_line_and_records_nothing(
+    run_setup: Callable[..., tuple[int, str, str, dict[str, Any]]], tmp_path: Path
+) -> None:
+    code, out, err, script = run_setup({"recipe": (404, "NotAuthorizedOrNotFound")})
+    assert code == 1
+    assert err.splitlines() == [
+        "scan-setup: OCI refused to create the container scan recipe (404 NotAuthorizedOrNotFound): "
+        "the recipe is refused"
+    ]
+    assert len(script["calls"]) == 1, "no target without a recipe"
+    assert not (tmp_path / "scan-setup.json").exists()
+    assert "container scan recipe" not in out
+
+
+def test_run_with_a_missing_profile_is_one_line_and_sends_nothing(
+    capsys: pytest.CaptureFixture[str], settings_file: Path, push_record: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    config.write_text("[OTHER]\nuser=x\n")
+    signing = ("--config", str(config), "--profile", "TEST", "--endpoint", "http://127.0.0.1:9")
+    arguments = (*setup_args(settings_file, push_record, tmp_path), *signing, "--run")
+    code, _, err = ops(capsys, "scan-setup", *arguments)
+    assert code == 1
+    (line,) = err.splitlines()
+    assert line.startswith("scan-setup: cannot set up the scan: ") and "TEST" in line
     assert not (tmp_path / "scan-setup.json").exists()
 
 

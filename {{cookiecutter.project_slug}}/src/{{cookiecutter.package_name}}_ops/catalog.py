@@ -1,11 +1,19 @@
-"""The OCI CLI commands that put the model artifact zip into the model catalog.
+"""Put the model artifact zip into the model catalog, with the OCI SDK (or print the CLI's commands).
 
 Writes the model's catalog entry, ``deploy/catalog_model.json`` (the SDK's
 ``CreateModelDetails``, checked against its model), with the input and output schema
-that ``save_model`` wrote beside the model, so the catalog shows the signature; then
-prints the two commands (a dry run) by default, or with ``--run`` runs them, the second
-with the model OCID the first one returns. Put that OCID into deploy/deployment.toml
-(``model_id``) before ``make deploy-config``.
+that ``save_model`` wrote beside the model, so the catalog shows the signature. By
+default (a dry run) it prints the two ``oci`` CLI commands that would create the model
+and upload the zip; with ``--run`` it does both with the OCI SDK (no ``oci`` CLI needed),
+signed as every OCI command here (``--profile``, ``--config``, ``--auth``, ``--endpoint``),
+and records the new model's OCID in deploy/catalog-model-id.txt, which ``make teardown``
+deletes. Put that OCID into deploy/deployment.toml (``model_id``) before ``make deploy-config``.
+
+An upload that fails leaves the model in the catalog without its artifact, recorded: the
+next ``--run`` asks OCI, finds the recorded model without an artifact and uploads the zip
+to it instead of creating another one (``make teardown`` deletes it instead). A recorded
+model that has its artifact is left in the catalog (a deployment may use it), and a new
+model replaces it in the record.
 
 The catalog keeps at most 32,000 bytes of each schema: a larger one is sent without the
 listed values of its features with the most values (then without statistics), and the
@@ -13,7 +21,7 @@ command says which; the files in the artifact keep everything. No value of a fre
 feature (``String``) is ever sent: schemas that ``save_model`` wrote before it followed
 ADS's rules listed them, and the command leaves them out and says so.
 
-    python -m {{ cookiecutter.package_name }}_ops catalog [--artifact dist/model_artifact.zip] [--model-dir model_artifact] [--run]
+    python -m {{ cookiecutter.package_name }}_ops catalog [--artifact dist/model_artifact.zip] [--model-dir model_artifact] [--run [--profile DEFAULT]]
 """
 
 from __future__ import annotations
@@ -21,22 +29,29 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from {{ cookiecutter.package_name }}.oci_rules import MAX_SCHEMA_BYTES
+import oci
+
+from {{ cookiecutter.package_name }}.oci_rules import (
+    MAX_DIRECT_ARTIFACT_BYTES,
+    MAX_SCHEMA_BYTES,
+)
 from {{ cookiecutter.package_name }}.signature import (
     INPUT_SCHEMA,
     OUTPUT_SCHEMA,
 )
 
+from . import oci_client
 from .errors import InputError
-from .oci_models import ModelMismatch, check_body
+from .oci_models import ModelMismatch, check_body, to_sdk_model
 from .project import CATALOG_MODEL_ID_FILE, PROJECT, freeform_tags, read_json, read_settings, write_json
 
 MODEL_ID = "<model OCID printed by the first command>"
+# The read timeout of the upload (seconds): OCI answers once it has stored the whole zip.
+UPLOAD_READ_SECONDS = 600
 PLACEHOLDERS = {"compartment_id": "<compartment OCID>", "project_id": "<project OCID>"}
 
 
@@ -146,7 +161,90 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model-dir", type=Path, default=PROJECT / "model_artifact", help="where the schemas are"
     )
     parser.add_argument("--body", type=Path, default=Path("deploy") / "catalog_model.json")
-    parser.add_argument("--run", action="store_true", help="run the commands instead of printing them")
+    parser.add_argument(
+        "--run", action="store_true", help="create the model and upload the zip (OCI SDK) instead of printing"
+    )
+    oci_client.add_arguments(parser)
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(PROJECT)) if path.is_relative_to(PROJECT) else str(path)
+
+
+def size_text(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
+def model_awaiting_artifact(client: Any, record: Path) -> str | None:
+    """The model ``record`` names when OCI has it without an artifact (an upload that failed),
+    else None: nothing recorded, the model gone, or its artifact there."""
+    model_id = record.read_text().strip() if record.is_file() else ""
+    if not model_id:
+        return None
+    try:
+        if client.get_model(model_id).data.lifecycle_state != "ACTIVE":
+            return None
+    except oci.exceptions.ServiceError as error:
+        if error.status == 404:
+            return None
+        raise
+    try:
+        client.head_model_artifact(model_id)
+    except oci.exceptions.ServiceError as error:
+        if error.status == 404:
+            return model_id
+        raise
+    print(
+        f"{model_id} ({shown(record)}) has its artifact and stays in the catalog (a deployment may use "
+        f"it; delete it in the Console when none does): the new model replaces it in the record"
+    )
+    return None
+
+
+def without_artifact(model_id: str, record: Path) -> str:
+    """What to do about a model whose upload failed, in one line."""
+    return (
+        f"model {model_id} is in the catalog without its artifact (recorded in {shown(record)}): run "
+        f"`make catalog CATALOG_RUN=1` again to upload the zip to it, or `make teardown` to delete it"
+    )
+
+
+def create_and_upload(args: argparse.Namespace, body: dict[str, Any]) -> int:
+    """Creates the model and records it (or takes the recorded one still without its artifact),
+    then uploads the zip to it."""
+    record = CATALOG_MODEL_ID_FILE
+    doing = "create the model in the catalog"
+    try:
+        client = oci_client.data_science_client(args)
+        doing = f"read the model recorded in {shown(record)}"
+        model_id = model_awaiting_artifact(client, record)
+        doing = "create the model in the catalog"
+        if model_id:
+            print(f"model {model_id} ({shown(record)}) has no artifact yet: uploading the zip to it")
+        else:
+            model_id = client.create_model(to_sdk_model(body, "CreateModelDetails")).data.id
+            record.write_text(model_id + "\n")  # what `make teardown` deletes
+            print(f"model {model_id} created in the catalog (recorded in {shown(record)})")
+    except oci_client.SDK_ERRORS as error:
+        print(oci_client.failure(error, doing, args.endpoint), file=sys.stderr)
+        return 1
+    size = args.artifact.stat().st_size
+    print(f"uploading {shown(args.artifact)} ({size_text(size)}) to {model_id}", flush=True)
+    client.base_client.timeout = (oci_client.TIMEOUTS[0], UPLOAD_READ_SECONDS)
+    try:
+        with args.artifact.open("rb") as stream:
+            client.create_model_artifact(
+                model_id, stream, content_disposition=f"attachment; filename={args.artifact.name}"
+            )
+    except oci_client.SDK_ERRORS as error:
+        print(oci_client.failure(error, "upload the artifact", args.endpoint), file=sys.stderr)
+        print(without_artifact(model_id, record), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\nupload interrupted: {without_artifact(model_id, record)}", file=sys.stderr)
+        return 130
+    print(f'model {model_id} has its artifact: put model_id = "{model_id}" in {shown(args.settings)}')
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -166,22 +264,23 @@ def run(args: argparse.Namespace) -> int:
     )
     for left_out in trimmed:
         print(f"# left out: {left_out}")
-    create, upload = catalog_commands(args.body, args.artifact)
     if not args.run:
+        create, upload = catalog_commands(args.body, args.artifact)
         print("# 1. create the model entry in the catalog (prints its OCID)")
         print(shlex.join(create))
         print("# 2. upload the artifact zip to it")
         print(shlex.join(upload))
+        print("# make catalog CATALOG_RUN=1 does both with the OCI SDK, and records the model for teardown")
         return 0
     if not args.artifact.is_file():
         print(f"{args.artifact} is missing: run `make artifact` first", file=sys.stderr)
         return 1
-    created = subprocess.run(create, capture_output=True, text=True)
-    if created.returncode != 0:
-        print(f"oci data-science model create failed:\n{created.stderr}", file=sys.stderr)
+    if (size := args.artifact.stat().st_size) > MAX_DIRECT_ARTIFACT_BYTES:
+        print(
+            f"{args.artifact} is {size / 1e9:.1f} GB: OCI takes at most "
+            f"{MAX_DIRECT_ARTIFACT_BYTES // 10**9} GB uploaded directly; upload it through Object Storage "
+            "(large model artifact)",
+            file=sys.stderr,
+        )
         return 1
-    model_id = created.stdout.strip()
-    CATALOG_MODEL_ID_FILE.write_text(model_id + "\n")  # what `make teardown` deletes
-    print(f"model {model_id} created (recorded in {CATALOG_MODEL_ID_FILE.name}); uploading {args.artifact}")
-    _, upload = catalog_commands(args.body, args.artifact, model_id)
-    return subprocess.run(upload).returncode
+    return create_and_upload(args, body)

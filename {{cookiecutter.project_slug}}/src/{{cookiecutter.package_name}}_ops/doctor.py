@@ -6,8 +6,7 @@ The checks come in three stages, each what a part of the work needs on top of th
   ``make``, free disk space for .venv, and the port ``make serve`` and ``make run`` use;
 - ``image``: build and run the image: a container CLI (docker or podman) that answers and the
   platform it builds, and free disk space where it keeps images;
-- ``oci``: push, catalog, deploy and call it: the ``oci`` CLI (``make catalog CATALOG_RUN=1``
-  runs it), the OCI config file and profile (its OCIDs and fingerprint well-formed, the API key
+- ``oci``: push, catalog, deploy and call it: the OCI config file and profile (its OCIDs and fingerprint well-formed, the API key
   present and readable by you only), one region everywhere (deploy/deployment.toml, the profile,
   the registry host), and a registry login for that host.
 
@@ -389,19 +388,6 @@ def online_checks(args: argparse.Namespace, namespace: str, compartment_id: str)
     return checks
 
 
-def oci_cli_check() -> Check:
-    """The `oci` command, which `make catalog CATALOG_RUN=1` (and SCAN_RUN=1, POLICIES_RUN=1) run."""
-    runs = "make catalog CATALOG_RUN=1 runs it"
-    install = "pipx install oci-cli (or brew install oci-cli); not into .venv: it pins its own OCI SDK"
-    path = shutil.which("oci")
-    if path is None:
-        return Check("oci cli", False, f"oci is not installed ({runs})", install)
-    version = output_of([path, "--version"])
-    if not version:
-        return Check("oci cli", False, f"{path} --version did not answer", install)
-    return Check("oci cli", True, f"{version} ({path})")
-
-
 def fill_registry(args: argparse.Namespace, settings: dict[str, Any] | None = None) -> None:
     """``args.registry`` and ``args.namespace`` (and ``args.image``, when there is one) that were
     not given: deployment.toml's (``settings``, or the file of ``args.settings`` read now)."""
@@ -443,7 +429,6 @@ def checks(args: argparse.Namespace) -> Iterator[tuple[str, Check]]:
     if "oci" not in stages:
         return
     fill_registry(args, settings)
-    yield "oci", oci_cli_check()
     found, profile = oci_checks(Path(args.config).expanduser(), args.profile)
     for check in found:
         yield "oci", check

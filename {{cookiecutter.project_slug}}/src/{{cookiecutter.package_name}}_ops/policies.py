@@ -1,7 +1,10 @@
 """The IAM policy a BYOC model deployment needs, for the compartment of deploy/deployment.toml.
 
 Prints the policy's statements and the ``oci iam policy create`` command that makes it
-(a dry run), or with ``--run`` runs that command. The statements let the group of the
+(a dry run), or with ``--run`` creates it with the OCI SDK and prints its OCID (signed as
+every OCI command signs: ``--profile``, ``--config``, ``--auth``; ``OCI_IDENTITY_ENDPOINT`` or
+``--endpoint`` sends it elsewhere). IAM takes policies in the tenancy's home region only:
+run it with a profile of that region. The statements let the group of the
 users who deploy (``--group``) manage Data Science (projects, catalog models, model
 deployments), read the image's repository and make and read the deployment's logs, and
 let the deployments themselves (their resource principal) pull the image and write their
@@ -15,6 +18,7 @@ compartment, ``--policy-compartment-id`` names one that holds both (the tenancy 
 
     python -m {{ cookiecutter.package_name }}_ops policies --group GROUP [--repository-compartment-id OCID]
         [--policy-compartment-id OCID] [--name NAME] [--write FILE] [--run] [--settings FILE]
+        [--profile DEFAULT] [--config ~/.oci/config] [--auth api_key] [--endpoint URL]
 
 GROUP is a group name (``DataScientists``), ``domain/group`` for a group of another
 identity domain than the default one, or a group OCID.
@@ -24,16 +28,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import oci
 from oci.identity.models import identity_type_mapping
 
-from .oci_models import ModelMismatch, check_body
+from . import oci_client
+from .oci_models import ModelMismatch, check_body, to_sdk_model
 from .project import SETTINGS, SLUG, SettingsError, compartment_of, read_settings, write_json
 
 DEFAULT_NAME = f"{SLUG}-model-deployment"
@@ -49,6 +55,7 @@ QUOTABLE_RE = re.compile(r"[^'/\x00-\x1f\x7f]+")
 # ocid1.<resource type>.<realm>.[region][.future use].<unique ID>
 OCID_RE = re.compile(r"ocid1\.(?P<kind>[a-z0-9]+)\.[a-z0-9-]+\.[a-z0-9-]*(\.[a-z0-9-]*)?\.[a-z0-9]+")
 DEFAULT_DOMAIN = "Default"
+ENDPOINT_ENV = "OCI_IDENTITY_ENDPOINT"
 
 HELP = {"policies": "Print the IAM policy a BYOC model deployment needs and the oci command that creates it"}
 
@@ -179,10 +186,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy-compartment-id", help="where to attach the policy (default: see above)")
     parser.add_argument("--name", default=DEFAULT_NAME, help=f"the policy's name (default: {DEFAULT_NAME})")
     parser.add_argument("--write", type=Path, metavar="FILE", help="write the CreatePolicyDetails body there")
-    parser.add_argument("--run", action="store_true", help="run the oci command instead of printing it")
+    parser.add_argument(
+        "--run", action="store_true", help="create the policy (OCI SDK) instead of printing the oci command"
+    )
     parser.add_argument(
         "--settings", type=Path, default=SETTINGS, help="the deployment's settings (deploy/deployment.toml)"
     )
+    oci_client.add_arguments(parser)
+    parser.set_defaults(endpoint=os.environ.get(ENDPOINT_ENV))
+
+
+def create(args: argparse.Namespace, body: dict[str, Any]) -> Any:
+    """Sends the CreatePolicyDetails body through the SDK's IAM client; the policy OCI made."""
+    client = oci_client.client(args, oci.identity.IdentityClient)
+    details = to_sdk_model(body, "CreatePolicyDetails", mapping=identity_type_mapping)
+    return client.create_policy(details).data
 
 
 def run(args: argparse.Namespace) -> int:
@@ -204,16 +222,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"# {args.write}: the CreatePolicyDetails body")
     print(f"# policy {body['name']}, attached to {body['compartmentId']}:")
     print("\n".join(body["statements"]))
-    command = create_command(body)
     if not args.run:
         print("# create it (an administrator of that compartment):")
-        print(shlex.join(command))
+        print(shlex.join(create_command(body)))
         return 0
     try:
-        return subprocess.run(command).returncode
-    except FileNotFoundError:
-        print(
-            "policies: the OCI CLI (oci) is not installed; run without --run and use the Console",
-            file=sys.stderr,
-        )
+        policy = create(args, body)
+    except oci_client.SDK_ERRORS as error:
+        where = args.endpoint or "the Identity endpoint of the profile's region"
+        print(f"policies: {oci_client.failure(error, 'create the policy', where)}", file=sys.stderr)
         return 1
+    print(f"created policy {policy.id} ({policy.lifecycle_state}; in effect within about 10 seconds)")
+    return 0

@@ -3,11 +3,14 @@
 ``scan-setup`` writes the bodies of a container scan recipe and of a scan target for
 the image's repository (deploy/scan_recipe.json, deploy/scan_target.json, checked against
 the OCI SDK's models), and prints the two ``oci`` commands that create them, or with
-``--run`` runs them and records both OCIDs in deploy/scan-setup.json. Once the target
+``--run`` creates them with the OCI SDK and records both OCIDs in deploy/scan-setup.json
+(the recipe's as soon as it exists: a run after a failed target reuses it). Once the target
 exists, OCI scans each image pushed to the repository. The repository is the one of the
 last push (deploy/pushed-image.json), else the Makefile's IMAGE_NAME. A repository that a
 first ``docker push`` created lies in the root compartment: pass the tenancy OCID as
-``--repository-compartment-id`` then.
+``--repository-compartment-id`` then. The commands that talk to OCI sign as every OCI
+command does (``--profile``, ``--config``, ``--auth``); ``OCI_VULNERABILITY_SCANNING_ENDPOINT``
+or ``--endpoint`` sends their requests elsewhere.
 
 ``scan-results`` asks OCI for the latest scan of the pushed image and prints its
 problems, most severe first; ``--fail-on HIGH`` exits 1 when one is HIGH or worse. OCI
@@ -19,6 +22,7 @@ CRITICAL found).
 
     python -m {{ cookiecutter.package_name }}_ops scan-setup [--repository-compartment-id OCID] [--repository NAME] [--run]
         [--settings deploy/deployment.toml] [--record deploy/pushed-image.json] [--output-dir deploy]
+        [--profile DEFAULT] [--config ~/.oci/config] [--auth api_key] [--endpoint URL]
     python -m {{ cookiecutter.package_name }}_ops scan-results [--fail-on HIGH] [--limit 20] [--compartment-id OCID]
         [--settings deploy/deployment.toml] [--record deploy/pushed-image.json]
     python -m {{ cookiecutter.package_name }}_ops scan --image IMAGE_NAME:IMAGE_TAG
@@ -34,7 +38,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from {{ cookiecutter.package_name }}.oci_rules import ocir_host
 
@@ -51,7 +55,7 @@ from .project import (
 from .push_record import RECORD, RecordError, load_record
 
 HELP = {
-    "scan-setup": "Print (--run: run) the oci commands that make OCI scan the image's repository for vulnerabilities",
+    "scan-setup": "Print the oci commands that make OCI scan the image's repository (--run: make it so, OCI SDK)",
     "scan-results": "Print OCI's latest vulnerability scan of the pushed image, most severe problems first",
     "scan": "Scan the local image with Trivy (exit 1: a HIGH or CRITICAL vulnerability)",
 }
@@ -95,13 +99,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         )
         parser.add_argument("--output-dir", type=Path, default=DEPLOY, help="where the bodies go (deploy/)")
         parser.add_argument(
-            "--run", action="store_true", help="run the oci commands instead of printing them"
+            "--run",
+            action="store_true",
+            help="create the recipe and the target (OCI SDK) instead of printing the oci commands",
         )
-        return
-    parser.add_argument("--compartment-id", help="the scan target's (default: the deployment's compartment)")
-    parser.add_argument("--fail-on", choices=SEVERITIES[1:], help="exit 1 on a problem this severe or worse")
-    parser.add_argument("--limit", type=int, default=20, help="problems shown per result (default 20)")
-    from . import oci_client  # the SDK: for this command only
+    else:
+        parser.add_argument(
+            "--compartment-id", help="the scan target's (default: the deployment's compartment)"
+        )
+        parser.add_argument(
+            "--fail-on", choices=SEVERITIES[1:], help="exit 1 on a problem this severe or worse"
+        )
+        parser.add_argument("--limit", type=int, default=20, help="problems shown per result (default 20)")
+    from . import oci_client  # the SDK: for these commands only
 
     oci_client.add_arguments(parser)
     parser.set_defaults(endpoint=os.environ.get(ENDPOINT_ENV))
@@ -193,7 +203,17 @@ def setup_commands(recipe_file: Path, target_file: Path, recipe_id: str = RECIPE
     ]
 
 
-def write_bodies(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
+class Bodies(NamedTuple):
+    """What scan-setup wrote, and what its record keeps beside the OCIDs."""
+
+    recipe_file: Path
+    target_file: Path
+    recipe: dict[str, Any]
+    target: dict[str, Any]
+    kept: dict[str, Any]
+
+
+def write_bodies(args: argparse.Namespace) -> Bodies:
     """Both bodies, checked and written to --output-dir; and what the setup record keeps."""
     settings = read_settings(args.settings)
     compartment_id = compartment_of(settings, args.settings)
@@ -207,20 +227,43 @@ def write_bodies(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
     recipe_file, target_file = args.output_dir / RECIPE_FILE, args.output_dir / TARGET_FILE
     write_json(recipe_file, recipe)
     write_json(target_file, target)
-    kept = {"compartment_id": compartment_id, "repositories": [repository]}
-    return recipe_file, target_file, kept | {"repository_compartment_id": repository_compartment_id}
+    kept = {
+        "compartment_id": compartment_id,
+        "repositories": [repository],
+        "repository_compartment_id": repository_compartment_id,
+    }
+    return Bodies(recipe_file, target_file, recipe, target, kept)
 
 
-def created_id(command: list[str]) -> str:
-    """Runs an oci create command; the OCID it printed."""
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0 or not done.stdout.strip():
-        raise ScanError(f"{shlex.join(command[:6])} failed:\n{done.stderr.strip()}")
-    return done.stdout.strip()
+def created_id(args: argparse.Namespace, client: Any, what: str, body: dict[str, Any]) -> str:
+    """Creates the container scan ``what`` ("recipe", "target") from ``body``; its OCID.
+
+    Any failure of the SDK is a ScanError of one line.
+    """
+    from oci.vulnerability_scanning.models import vulnerability_scanning_type_mapping
+
+    from . import oci_client
+    from .oci_models import to_sdk_model
+
+    type_name = f"CreateContainerScan{what.title()}Details"
+    details = to_sdk_model(body, type_name, mapping=vulnerability_scanning_type_mapping)
+    try:
+        return getattr(client, f"create_container_scan_{what}")(details).data.id
+    except oci_client.SDK_ERRORS as error:
+        raise ScanError(sdk_failure(args, error, f"create the container scan {what}")) from None
 
 
-def run_setup(recipe_file: Path, target_file: Path, record: Path, kept: dict[str, Any]) -> None:
+def sdk_failure(args: argparse.Namespace, error: Exception, doing: str) -> str:
+    from . import oci_client
+
+    where = args.endpoint or "the Vulnerability Scanning endpoint of the profile's region"
+    return oci_client.failure(error, doing, where)
+
+
+def run_setup(args: argparse.Namespace, bodies: Bodies, record: Path) -> None:
     """Creates the recipe (unless a record holds one) and the target; records each OCID as it comes."""
+    from . import oci_client
+
     try:
         recorded = json.loads(record.read_text()) if record.is_file() else {}
     except ValueError as error:
@@ -230,23 +273,29 @@ def run_setup(recipe_file: Path, target_file: Path, record: Path, kept: dict[str
             f"{record} records scan target {recorded['target_id']}: scanning is set up; delete it and "
             f"its recipe first (or the file) to set up anew"
         )
-    if not shutil.which("oci"):
-        raise ScanError("the OCI CLI (oci) is not installed; run without --run and use the Console")
-    recipe_command, _ = setup_commands(recipe_file, target_file)
-    recipe_id = recorded.get("recipe_id") or created_id(recipe_command)
-    write_json(record, kept | {"recipe_id": recipe_id, "target_id": None})
-    print(f"container scan recipe {recipe_id}")
-    target_id = created_id(setup_commands(recipe_file, target_file, recipe_id)[1])
-    write_json(record, kept | {"recipe_id": recipe_id, "target_id": target_id})
+    try:
+        client = scanning_client(args)
+    except oci_client.CLIENT_ERRORS as error:
+        raise ScanError(sdk_failure(args, error, "set up the scan")) from None
+    recipe_id = recorded.get("recipe_id")
+    if recipe_id:
+        print(f"container scan recipe {recipe_id} (recorded in {shown(record)})")
+    else:
+        recipe_id = created_id(args, client, "recipe", bodies.recipe)
+        write_json(record, bodies.kept | {"recipe_id": recipe_id, "target_id": None})
+        print(f"container scan recipe {recipe_id}")
+    target_id = created_id(args, client, "target", bodies.target | {"containerScanRecipeId": recipe_id})
+    write_json(record, bodies.kept | {"recipe_id": recipe_id, "target_id": target_id})
     print(f"container scan target {target_id} -> {shown(record)}")
 
 
 def setup(args: argparse.Namespace) -> int:
     try:
-        recipe_file, target_file, kept = write_bodies(args)
-        print(f"# {shown(recipe_file)}, {shown(target_file)}: scan {kept['repositories'][0]} in OCIR")
+        bodies = write_bodies(args)
+        recipe_file, target_file = bodies.recipe_file, bodies.target_file
+        print(f"# {shown(recipe_file)}, {shown(target_file)}: scan {bodies.kept['repositories'][0]} in OCIR")
         if args.run:
-            run_setup(recipe_file, target_file, args.output_dir / SETUP_FILE, kept)
+            run_setup(args, bodies, args.output_dir / SETUP_FILE)
             return 0
     except (ScanError, RecordError, SettingsError) as error:
         print(f"scan-setup: {error}", file=sys.stderr)
