@@ -3,6 +3,7 @@ there, so changing the region (or the namespace, repository, tag) is one edit of
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tomllib
@@ -39,10 +40,11 @@ def project_copy(tmp_path: Path) -> Path:
     return copy
 
 
-def make(folder: Path, *arguments: str) -> subprocess.CompletedProcess:
+def make(folder: Path, *arguments: str, **environment: str) -> subprocess.CompletedProcess:
     """make, dry run (-n), in ``folder`` without a .venv: the settings are read with PYTHON."""
     command = ["make", "--no-print-directory", "-n", *arguments, "CONTAINER_CLI=docker"]
-    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=60)
+    env = {**os.environ, **environment}
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=60, env=env)
 
 
 def test_changing_the_region_is_one_edit(project_copy: Path) -> None:
@@ -63,6 +65,30 @@ def test_make_s_command_line_overrides_one_run(project_copy: Path) -> None:
     assert result.returncode == 0, result.stderr
     repository = tomllib.loads(SETTINGS.read_text())["registry"]["repository"]
     assert result.stdout.split()[-1].endswith(f"/other/{repository}:9.9.9")
+
+
+def test_of_the_environment_only_image_tag_is_taken(project_copy: Path) -> None:
+    """CI tags its builds through IMAGE_TAG; a NAMESPACE or REGISTRY another tool exported (kubectl
+    setups do) must not send the image elsewhere than deployment.toml says."""
+    result = make(project_copy, "tag", NAMESPACE="kube-system", REGISTRY="example.com", IMAGE_TAG="ci-7")
+    assert result.returncode == 0, result.stderr
+    pushed = result.stdout.split()[-1]
+    assert pushed.startswith("{{ cookiecutter.__ocir_host }}/") and pushed.endswith(":ci-7")
+    assert "kube-system" not in pushed
+
+
+def test_settings_shows_what_make_s_command_line_changes(project_copy: Path) -> None:
+    result = subprocess.run(
+        ["make", "--no-print-directory", "settings", "NAMESPACE=other", "IMAGE_TAG=2.0"],
+        cwd=project_copy,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "other (given to make; deployment.toml: " in result.stdout
+    assert "2.0 (given to make; deployment.toml: " in result.stdout
+    assert "/other/" in result.stdout and ":2.0\n" in result.stdout
 
 
 def test_a_broken_setting_stops_make_naming_the_key(project_copy: Path) -> None:

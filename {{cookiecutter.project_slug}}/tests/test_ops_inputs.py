@@ -215,7 +215,7 @@ READERS: dict[str, tuple[tuple[str, ...], Callable[[Path, Path], list[str]]]] = 
             *("--body", str(folder / "catalog_model.json")),
         ],
     ),
-    "checkpoint": (REGISTRY_NEEDS, lambda folder, settings: ["checkpoint", "9", "--settings", str(settings)]),
+    "checkpoint": ((), lambda folder, settings: ["checkpoint", "9", "--settings", str(settings)]),
     "settings": (
         REGISTRY_NEEDS,
         lambda folder, settings: ["settings", "--make", "--settings", str(settings)],

@@ -149,6 +149,7 @@ def image_info(args: argparse.Namespace, image: str) -> dict[str, str]:
 
 
 def built(args: argparse.Namespace) -> str:
+    doctor.fill_registry(args)  # the image's name: deployment.toml's [registry], unless given
     from .project import SETTINGS, read_settings
 
     shape = read_settings(args.settings or SETTINGS, ("instances.shape",))["instances"]["shape"]
@@ -175,6 +176,7 @@ def running(args: argparse.Namespace) -> str:
 
 
 def pushed(args: argparse.Namespace) -> str:
+    doctor.fill_registry(args)
     from .project import read_json
 
     if not args.push_record.is_file():
@@ -318,7 +320,6 @@ STEPS = (
 def run(args: argparse.Namespace) -> int:
     step = STEPS[args.step - 1]
     try:
-        doctor.fill_registry(args)
         found = step.check(args)
     except (NotDone, InputError) as error:  # InputError: a settings or JSON file of the wrong shape
         print(f"checkpoint {step.number} ({step.title}): FAIL: {error}", file=sys.stderr)

@@ -24,10 +24,18 @@ OCIDS = ("compartment_id", "project_id", "model_id")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--settings", type=Path, default=SETTINGS)
     parser.add_argument("--make", action="store_true", help="NAME=value lines for the Makefile")
+    # What make's command line gave for this run (shown beside the file's values).
+    parser.add_argument("--registry", help=argparse.SUPPRESS)
+    parser.add_argument("--namespace", help=argparse.SUPPRESS)
+    parser.add_argument("--image", help=argparse.SUPPRESS)
 
 
 def shown_path(path: Path) -> str:
     return str(path.relative_to(PROJECT)) if path.is_relative_to(PROJECT) else str(path)
+
+
+def shown_value(value: str, given: str | None) -> str:
+    return f"{given} (given to make; deployment.toml: {value})" if given and given != value else value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,13 +47,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"IMAGE_NAME={registry.repository}")
         print(f"IMAGE_TAG={registry.tag}")
         return 0
+    repository, _, tag = (args.image or registry.image).rpartition(":")
+    host, namespace = args.registry or registry.host, args.namespace or registry.namespace
     rows = [
         ("region", registry.region),
-        ("registry", f"{registry.host} (OCIR of {registry.region})"),
-        ("namespace", registry.namespace),
-        ("repository", registry.repository),
-        ("tag", registry.tag),
-        ("make push sends", registry.remote_image),
+        ("registry", shown_value(f"{registry.host} (OCIR of {registry.region})", args.registry)),
+        ("namespace", shown_value(registry.namespace, args.namespace)),
+        ("repository", shown_value(registry.repository, repository)),
+        ("tag", shown_value(registry.tag, tag)),
+        ("make push sends", f"{host}/{namespace}/{repository}:{tag}"),
         *((name, settings.get(name) or "(not set yet)") for name in OCIDS),
     ]
     print(f"{shown_path(args.settings)}: the OCI settings (edit them there)")

@@ -6,7 +6,7 @@ the OCI SDK's models), and prints the two ``oci`` commands that create them, or 
 ``--run`` creates them with the OCI SDK and records both OCIDs in deploy/scan-setup.json
 (the recipe's as soon as it exists: a run after a failed target reuses it). Once the target
 exists, OCI scans each image pushed to the repository. The repository is the one of the
-last push (deploy/pushed-image.json), else the Makefile's IMAGE_NAME. A repository that a
+last push (deploy/pushed-image.json), else deploy/deployment.toml's [registry] repository. A repository that a
 first ``docker push`` created lies in the root compartment: pass the tenancy OCID as
 ``--repository-compartment-id`` then. The commands that talk to OCI sign as every OCI
 command does (``--profile``, ``--config``, ``--auth``); ``OCI_VULNERABILITY_SCANNING_ENDPOINT``
@@ -95,7 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "a repository a first push created)",
         )
         parser.add_argument(
-            "--repository", help="default: the pushed image's, else the Makefile's IMAGE_NAME"
+            "--repository", help="default: the pushed image's, else deployment.toml's [registry] repository"
         )
         parser.add_argument("--output-dir", type=Path, default=DEPLOY, help="where the bodies go (deploy/)")
         parser.add_argument(
