@@ -1,4 +1,4 @@
-"""The tables of bench/run.py and its goals (issues 6, 12 and 16), from the saved figures."""
+"""The tables of bench/run.py and its goals (issues 6, 12, 16 and 29), from the saved figures."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             rows.append(
                 (scorer, f"mixed, {count} row(s), vs its floor (best runs)", mixed / mixed_floor, 0.8, "x")
             )
+    rows += batching_goals(results.get("batching", []))
     return [
         {
             "server": server,
@@ -68,10 +69,46 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             "figure": round(figure, 2),
             "target": target,
             "unit": unit,
-            "met": figure < target if unit in ("ms", "s") else figure >= target,
+            "met": figure < target
+            if unit in ("ms", "s")
+            else figure <= target
+            if unit == "x at most"
+            else figure >= target,
         }
         for server, goal, figure, target, unit in rows
     ]
+
+
+def batching_goals(points: list[dict]) -> list[tuple[str, str, float, float, str]]:
+    """Issue 29's goals, from the batching points (one row per request, 2 workers): the mixed
+    pipeline at c16 batched against unbatched and against the default model batched; p50 at c1
+    batched against unbatched; the default model (numbers only) at every point against unbatched."""
+    rows: list[tuple[str, str, float, float, str]] = []
+    for scorer in sorted({row["server"] for row in points}):
+
+        def point(model: str, state: str, connections: int, scorer: str = scorer) -> dict:
+            return _find(points, server=scorer, model=model, batching=state, connections=connections)
+
+        mixed_on, mixed_off = point("mixed", "on", 16), point("mixed", "off", 16)
+        rows += [
+            (scorer, "mixed, c16, batching on vs off", mixed_on["rps"] / mixed_off["rps"], 2.5, "x"),
+            (
+                scorer,
+                "mixed, c16, batched vs the default model",
+                mixed_on["rps"] / point("default", "on", 16)["rps"],
+                0.6,
+                "x",
+            ),
+        ]
+        for model in ("mixed", "default"):
+            p50 = point(model, "on", 1)["p50_ms"] / point(model, "off", 1)["p50_ms"]
+            rows.append((scorer, f"{model}, c1 p50, batching on vs off", p50, 1.25, "x at most"))
+        ratios = [
+            (point("default", "on", c)["rps"] / point("default", "off", c)["rps"], c) for c in (1, 4, 16)
+        ]
+        lowest, where = min(ratios)
+        rows.append((scorer, f"default model, batching on vs off (lowest: c{where})", lowest, 0.95, "x"))
+    return rows
 
 
 def print_tables(results: dict[str, Any]) -> None:
@@ -112,9 +149,32 @@ def print_tables(results: dict[str, Any]) -> None:
     for row in results["workers"]:
         print(f"{row['server']:<15} workers={row['workers']}  {row['rps']:>9.1f} ({row['p99_ms']:.1f})")
 
+    if results.get("batching"):
+        print("\nadaptive batching, one row, 2 workers: req/s (p50 ms) by connections, on / off")
+        print(f"{'server':<15} {'model':<8} " + "".join(f"{f'c{c}':>34}" for c in (1, 4, 16)))
+        for server, model in dict.fromkeys((p["server"], p["model"]) for p in results["batching"]):
+            cells = []
+            for connections in (1, 4, 16):
+                on, off = (
+                    _find(
+                        results["batching"],
+                        server=server,
+                        model=model,
+                        batching=state,
+                        connections=connections,
+                    )
+                    for state in ("on", "off")
+                )
+                cells.append(
+                    f"{on['rps']:>7.0f} ({on['p50_ms']:>5.1f}) / {off['rps']:>6.0f} ({off['p50_ms']:>5.1f})"
+                )
+            print(f"{server:<15} {model:<8} " + "".join(f"{cell:>34}" for cell in cells))
+
     print("\ngoals (2 cores, c4; one row unless said)")
     for goal in results["goals"]:
         mark = "met" if goal["met"] else "MISSED"
-        target = f"{'<' if goal['unit'] in ('ms', 's') else '>='} {goal['target']}{goal['unit']}"
-        figure = f"{goal['figure']}{goal['unit']}"
+        unit = goal["unit"].split()[0]  # "x at most": x
+        sign = "<" if unit in ("ms", "s") else "<=" if goal["unit"] == "x at most" else ">="
+        target = f"{sign} {goal['target']}{unit}"
+        figure = f"{goal['figure']}{unit}"
         print(f"{goal['server']:<15} {goal['goal']:<54} {figure:>12} {target:<10} {mark}")

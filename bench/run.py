@@ -5,8 +5,10 @@ drives every server on loopback with the same wrk script (the generated projects
 ``scripts/bench.py``): the origin document's sample server, bare Flask and FastAPI
 floors, the generated scorers, and BentoML, on the template's default model, on
 a 160-feature LDA, and on the mixed DataFrame pipeline (the projects' churn sample:
-text, missing values; floors that build the same DataFrame, no BentoML). Prints the
-tables and the goals, and saves everything as JSON.
+text, missing values; floors that build the same DataFrame, no BentoML); then the
+scorers with adaptive batching on (their default) and off (MAX_BATCH_SIZE=1), one row per
+request, on the default model and the mixed pipeline. Prints the tables and the goals,
+and saves everything as JSON.
 
     python bench/run.py [--seconds 10] [--origin-seconds 60] [--repeats 3] [--output FILE]
 """
@@ -41,6 +43,8 @@ WORKERS = 2  # the template's default, and every peer's in the main tables
 GOAL_CONNECTIONS = 4
 SETTLE_SECONDS = 2
 MIXED_SERVERS = {"flask floor", "flask scorer", "fastapi floor", "fastapi scorer"}
+# The scorers' environment for adaptive batching on (their default) and off.
+BATCHING = {"on": {}, "off": {"MAX_BATCH_SIZE": "1"}}
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,7 @@ class Bench:
             "one_worker": [],
             "workers": [],
             "start": [],
+            "batching": [],
         }
 
     def models(self) -> dict[str, tuple[Path, dict[int, bytes]]]:
@@ -292,6 +297,30 @@ class Bench:
                                     server=server.name,
                                     model=model_name,
                                     workers=WORKERS,
+                                )
+                            )
+
+    def batching(self) -> None:
+        """The scorers with adaptive batching on and off, one row per request, every connection
+        count, on the default model and the mixed pipeline (a model call's fixed cost, shared)."""
+        for model_name in ("default", "mixed"):
+            model, bodies = self.models()[model_name]
+            for server in (s for s in self.servers(model) if s.name in MIXED_SERVERS and "scorer" in s.name):
+                for state, env in BATCHING.items():
+                    log(f"{server.name}, {model_name} model, batching {state}:")
+                    with serve(server, **env) as (base, _, _):
+                        self.wrk(f"{base}/predict", bodies[1], 4, 2)  # warm-up
+                        for connections in CONNECTIONS:
+                            labels = {"server": server.name, "model": model_name, "workers": WORKERS}
+                            self.results["batching"].append(
+                                self.point(
+                                    base,
+                                    bodies[1],
+                                    connections,
+                                    1,
+                                    self.args.seconds,
+                                    **labels,
+                                    batching=state,
                                 )
                             )
 
@@ -432,6 +461,8 @@ def main() -> int:
     bench.start_and_memory()
     log("== worker count, c16 ==")
     bench.worker_counts()
+    log("== adaptive batching on and off, one row ==")
+    bench.batching()
 
     results = bench.results | {
         "machine": {

@@ -30,7 +30,10 @@ EXPECTED_FILES = [
     "deploy/deployment.toml",
     *(
         f"docs/{page}.md"
-        for page in ("deployment", "layout", "make", "models", "scaling", "scorer", "security", "team")
+        for page in (
+            *("batching", "deployment", "layout", "make", "models"),
+            *("scaling", "scorer", "security", "team"),
+        )
     ),
     "gunicorn.conf.py",
     "model_artifact/README.md",
@@ -44,6 +47,7 @@ EXPECTED_FILES = [
     "scripts/train.py",
     "src/{package}/__init__.py",
     "src/{package}/app.py",
+    "src/{package}/batching.py",
     "src/{package}/endpoints.py",
     "src/{package}/frame_input.py",
     "src/{package}/inline_budget.py",
@@ -72,6 +76,7 @@ EXPECTED_FILES = [
     "tests/conftest.py",
     "tests/test_ads_envelope.py",
     "tests/test_app.py",
+    "tests/test_batching.py",
     "tests/test_artifact.py",
     "tests/test_capacity.py",
     "tests/test_catalog.py",

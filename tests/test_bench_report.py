@@ -139,3 +139,53 @@ def test_every_point_is_held_to_its_floor_and_to_bentoml_and_the_lowest_is_named
     assert floor["goal"] == "every point vs its floor (lowest: lda160 100r c16)"
     bentoml = by_goal(missed, "flask scorer")["every point vs BentoML"]
     assert bentoml == (0.95, False)  # BentoML made 2,000 where the scorer made 1,900
+
+
+def batching_points(mixed_on_c16: float, default_on_c4: float, mixed_p50_c1: float) -> list[dict[str, Any]]:
+    """One scorer's batching points: the default model 2,000 req/s and the mixed one 300 with
+    batching off; batched as given (else alike), p50 2 ms at c1 but where given."""
+    made = []
+    for model, off in (("default", 2000.0), ("mixed", 300.0)):
+        for state in ("on", "off"):
+            for connections in (1, 4, 16):
+                rps = off
+                if state == "on" and (model, connections) == ("mixed", 16):
+                    rps = mixed_on_c16
+                elif state == "on" and (model, connections) == ("default", 4):
+                    rps = default_on_c4
+                p50 = mixed_p50_c1 if (model, state, connections) == ("mixed", "on", 1) else 2.0
+                made.append(
+                    {
+                        "server": "flask scorer",
+                        "model": model,
+                        "batching": state,
+                        "connections": connections,
+                        "rps": rps,
+                        "p50_ms": p50,
+                    }
+                )
+    return made
+
+
+def test_the_batching_goals_compare_batched_with_unbatched_and_the_mixed_with_the_default_model() -> None:
+    met = by_goal(
+        goals({**results([2000, 2100, 2200], 4.0, [2600] * 3), "batching": batching_points(1500, 1950, 2.4)}),
+        "flask scorer",
+    )
+    assert met["mixed, c16, batching on vs off"] == (5.0, True)  # 1,500 / 300
+    assert met["mixed, c16, batched vs the default model"] == (0.75, True)  # 1,500 / 2,000
+    assert met["mixed, c1 p50, batching on vs off"] == (1.2, True)  # 2.4 / 2.0, at most 1.25
+    assert met["default model, batching on vs off"] == (0.97, True)  # c4: 1,950 / 2,000
+    missed = by_goal(
+        goals({**results([2000, 2100, 2200], 4.0, [2600] * 3), "batching": batching_points(700, 1800, 3.0)}),
+        "flask scorer",
+    )
+    assert missed["mixed, c16, batching on vs off"] == (round(700 / 300, 2), False)  # under 2.5x
+    assert missed["mixed, c16, batched vs the default model"] == (0.35, False)  # under 0.6x
+    assert missed["mixed, c1 p50, batching on vs off"] == (1.5, False)  # over 1.25x
+    assert missed["default model, batching on vs off"] == (0.9, False)  # under 0.95x
+
+
+def test_figures_saved_before_batching_have_no_batching_goals() -> None:
+    rows = goals(results([2000, 2100, 2200], 4.0, [2600] * 3))
+    assert not [row for row in rows if "batching" in row["goal"] or "batched" in row["goal"]]

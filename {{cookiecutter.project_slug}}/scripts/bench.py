@@ -2,11 +2,15 @@
 
 Starts the production server (gunicorn, gunicorn.conf.py) on a loopback port, waits
 for /health, warms it up, then runs wrk for each concurrency (1, 4, 16 connections)
-with a one-row and a 100-row body, and prints one line per point. The figures, with
-the machine's CPU count and the workers, go to dist/bench.json, which `make capacity`
-reads. Needs ``wrk`` (Debian/Ubuntu: ``apt-get install wrk``; macOS: ``brew install wrk``).
+with a one-row and a 100-row body, and prints one line per point: with adaptive
+batching on (MAX_BATCH_SIZE of the environment, or the scorer's default) and off
+(MAX_BATCH_SIZE=1), then how batching compares. The figures, with the machine's CPU
+count and the workers, go to dist/bench.json, which `make capacity` reads. The body:
+rows of SAMPLE_REQUEST (sample_request.json), else of the example saved beside the model.
+Needs ``wrk`` (Debian/Ubuntu: ``apt-get install wrk``; macOS: ``brew install wrk``).
 
-    python scripts/bench.py [--seconds 10] [--connections 1,4,16] [--rows 1,100] [--output dist/bench.json]
+    python scripts/bench.py [--seconds 10] [--connections 1,4,16] [--rows 1,100] [--batching both|on|off]
+                            [--output dist/bench.json]
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from pathlib import Path
 from smoke import MODEL_FILE, wait_healthy
 from smoke import request_body as sample_body
 
+from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}_ops.project import write_json
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -100,7 +105,8 @@ def wrk(url: str, body: bytes, connections: int, seconds: float, rows: int = 1) 
 def request_body(rows: int) -> bytes:
     """``rows`` rows (or records) of the sample request (else of the model's example), repeated as needed."""
     model_file = os.environ.get("MODEL_FILE") or MODEL_FILE
-    sample = json.loads(sample_body(PROJECT / "sample_request.json", MODEL_DIR, model_file)[1])
+    request = PROJECT / (os.environ.get("SAMPLE_REQUEST") or "sample_request.json")
+    sample = json.loads(sample_body(request, MODEL_DIR, model_file)[1])
     key = "instances" if "instances" in sample else "data"
     return json.dumps({key: [sample[key][index % len(sample[key])] for index in range(rows)]}).encode()
 
@@ -136,11 +142,39 @@ def line(name: str, point: Point) -> str:
     )
 
 
+def batch_sizes(batching: str) -> list[int]:
+    """The MAX_BATCH_SIZE of each server to measure: the environment's (or the scorer's default)
+    for batching on, 1 for off; one server when they are the same."""
+    configured = Settings.from_env().max_batch_size
+    sizes = {"on": [configured], "off": [1], "both": [configured, 1]}[batching]
+    return list(dict.fromkeys(sizes))
+
+
+def comparison(points: list[dict]) -> list[str]:
+    """Batching on over off at each point measured both ways: req/s, and p50 latency."""
+    lines = []
+    off = {(p["rows"], p["connections"]): p for p in points if p["max_batch_size"] == 1}
+    for point in points:
+        other = off.get((point["rows"], point["connections"]))
+        if point["max_batch_size"] > 1 and other and other["rps"] and other["p50_ms"]:
+            lines.append(
+                f"batching on / off            c={point['connections']:<3} rows={point['rows']:<4} "
+                f"{point['rps'] / other['rps']:>8.2f}x req/s  p50 {point['p50_ms'] / other['p50_ms']:.2f}x"
+            )
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10, help="per point, after a warm-up")
     parser.add_argument("--connections", default="1,4,16")
     parser.add_argument("--rows", default="1,100")
+    parser.add_argument(
+        "--batching",
+        choices=("both", "on", "off"),
+        default="both",
+        help="adaptive batching on (MAX_BATCH_SIZE), off (MAX_BATCH_SIZE=1), or both, one server each",
+    )
     parser.add_argument("--output", type=Path, default=PROJECT / "dist" / "bench.json")
     args = parser.parse_args()
 
@@ -148,16 +182,24 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}/predict"
     workers = runpy.run_path(str(PROJECT / "gunicorn.conf.py"))["workers"]  # WORKERS, or its default
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        sizes = batch_sizes(args.batching)
+    except ValueError as error:  # MAX_BATCH_SIZE of the environment
+        raise SystemExit(str(error)) from None
     points = []
     print(f"gunicorn on 127.0.0.1:{port}, {workers} workers, {cpus} CPUs", flush=True)
-    with gunicorn(port):
-        wrk(url, request_body(1), connections=4, seconds=2)  # warm-up
-        for rows in (int(value) for value in args.rows.split(",")):
-            body = request_body(rows)
-            for connections in (int(value) for value in args.connections.split(",")):
-                point = wrk(url, body, connections, args.seconds, rows)
-                print(line("scorer", point), flush=True)
-                points.append({**asdict(point), "rps": point.rps, "request_bytes": len(body)})
+    for size in sizes:
+        name = f"scorer, batching {'on (' + str(size) + ')' if size > 1 else 'off'}"
+        with gunicorn(port, {"MAX_BATCH_SIZE": str(size)}):
+            wrk(url, request_body(1), connections=4, seconds=2)  # warm-up
+            for rows in (int(value) for value in args.rows.split(",")):
+                body = request_body(rows)
+                for connections in (int(value) for value in args.connections.split(",")):
+                    point = wrk(url, body, connections, args.seconds, rows)
+                    print(line(name, point), flush=True)
+                    figures = {"rps": point.rps, "request_bytes": len(body), "max_batch_size": size}
+                    points.append({**asdict(point), **figures})
+    print("\n".join(comparison(points)))
     record = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": platform.machine(),

@@ -84,7 +84,12 @@ def test_the_default_settings_pass_the_preflight_and_the_sdk(settings: dict[str,
     assert environment.image == IMAGE
     assert environment.image_digest == DIGEST
     assert environment.server_port == environment.health_check_port == {{ cookiecutter.__server_port }}
-    assert environment.environment_variables == {"PORT": "{{ cookiecutter.__server_port }}", "WORKERS": "{{ cookiecutter.__workers }}"}
+    assert environment.environment_variables == {
+        "PORT": "{{ cookiecutter.__server_port }}",
+        "WORKERS": "{{ cookiecutter.__workers }}",
+        "MAX_BATCH_SIZE": "64",
+        "MAX_BATCH_DELAY_MS": "0",
+    }
     assert environment.cmd is None and environment.entrypoint is None  # null, not []
     # The TOML's [] says "the image's own": an update clears what an earlier one set.
     updated = update["modelDeploymentConfigurationDetails"]["environmentConfigurationDetails"]

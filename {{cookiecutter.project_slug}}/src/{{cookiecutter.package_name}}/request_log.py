@@ -74,21 +74,31 @@ def cut(value: str, limit: int) -> str:
     return value if len(value) <= limit else f"{value[:limit]}...[cut: {len(value)} chars]"
 
 
-def access_fields(method: str, path: str, status: int, started: float, request_id: str | None) -> dict:
+def access_fields(
+    method: str, path: str, status: int, started: float, request_id: str | None, batch: int = 0
+) -> dict:
     """An access line's fields; ``started`` is a ``time.perf_counter()`` reading. The method and
-    the path are cut (``cut``); the request id is logged only when it looks like one (``request_id_of``)."""
-    return {
+    the path are cut (``cut``); the request id is logged only when it looks like one (``request_id_of``).
+    ``batch``: how many requests shared the model call that answered this one (``batching.py``),
+    logged when a call answered it."""
+    fields = {
         "method": cut(method, MAX_LOGGED_METHOD),
         "path": cut(path, MAX_LOGGED_PATH),
         "status": status,
         "latency_ms": round((time.perf_counter() - started) * 1000, 3),
         REQUEST_ID_HEADER: request_id,
     }
+    if batch:
+        fields["batch"] = batch
+    return fields
 
 
-def log_request(method: str, path: str, status: int, started: float, request_id: str | None) -> None:
+def log_request(
+    method: str, path: str, status: int, started: float, request_id: str | None, batch: int = 0
+) -> None:
     """One access line, written now."""
-    access_log.info("request", extra={"fields": access_fields(method, path, status, started, request_id)})
+    fields = access_fields(method, path, status, started, request_id, batch)
+    access_log.info("request", extra={"fields": fields})
 
 
 class HeldAccessLines:
@@ -106,11 +116,13 @@ class HeldAccessLines:
         self.hold_seconds = hold_seconds
         self.held: list[tuple[float, dict]] = []
 
-    def add(self, method: str, path: str, status: int, started: float, request_id: str | None) -> None:
+    def add(
+        self, method: str, path: str, status: int, started: float, request_id: str | None, batch: int = 0
+    ) -> None:
         """Keep a request's line; call it on the event loop."""
         if not access_log.isEnabledFor(logging.INFO):
             return
-        self.held.append((time.time(), access_fields(method, path, status, started, request_id)))
+        self.held.append((time.time(), access_fields(method, path, status, started, request_id, batch)))
         if len(self.held) == 1:
             asyncio.get_running_loop().call_later(self.hold_seconds, self.write)
 

@@ -14,7 +14,9 @@ zeros for a model of plain numbers (``zeros``); else ``none``.
 A request goes: ``parse`` (the body into the model's input: ``model_input.py``; more rows
 than ``MAX_ROWS`` are refused there: ``row_limit.py``), then ``predict``: ``processing.preprocess``,
 the model's method (an answer longer than ``MAX_ANSWER_BYTES`` is refused before it is built:
-``outputs.py``), ``processing.postprocess``.
+``outputs.py``), ``processing.postprocess``. With ``MAX_BATCH_SIZE`` above 1 (the default), the
+model's method is called through ``batching.Batcher``: requests that arrive while the model is
+busy share its next call, each with its own preprocess and postprocess.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import sklearn
 from sklearn.exceptions import InconsistentVersionWarning
 
 from . import processing, row_limit
+from .batching import Batcher
 from .model_input import choose_input
 from .model_path import ModelNotFoundError, resolve_model_path
 from .outputs import Outputs
@@ -135,6 +138,10 @@ class Scorer:
         self.warm_up = ""  # which warm-up ran: "example", "schema", "zeros" or "none"
         self._lock = threading.Lock()
         self._loader: threading.Thread | None = None
+        self.batcher: Batcher | None = None
+        if settings.max_batch_size > 1:
+            delay = settings.max_batch_delay_ms / 1000
+            self.batcher = Batcher(self._run, settings.max_batch_size, delay)
         # A fork in the middle of loading (gunicorn --preload forks its workers
         # from the process that loads) would leave the child half-imported
         # modules and no loader: let the fork wait for the load to finish.
@@ -259,13 +266,28 @@ class Scorer:
     def predict(self, features: Any, method: str | None = None) -> list[Any]:
         """The answers for ``features``: preprocess, the model's ``method``, postprocess;
         PayloadError (413) for an answer longer than MAX_ANSWER_BYTES."""
-        assert self.outputs is not None
+        return self.predict_shared(features, method)[0]
+
+    def predict_shared(
+        self, features: Any, method: str | None = None, wait: bool = True
+    ) -> tuple[list[Any], int]:
+        """``predict``, and how many requests shared the model call (1: alone). ``wait=False``
+        (a caller on the server's main loop, which must not wait behind a batch): the model is
+        called at once, alone, beside any call running."""
         method = method or self.settings.predict_method
         features = processing.preprocess(features)
         try:
-            answers = self.outputs.run(method, features, self.settings.max_answer_bytes)
+            if self.batcher is None or not wait:
+                answers, shared = self._run(method, features), 1
+            else:
+                answers, shared = self.batcher.run(features, method)
         except PayloadError:
             raise
         except ValueError as error:
             raise ModelRefused(str(error)) from error
-        return processing.postprocess(answers, method)
+        return processing.postprocess(answers, method), shared
+
+    def _run(self, method: str, features: Any) -> list[Any]:
+        """The model's answers to ``features``, before postprocess."""
+        assert self.outputs is not None
+        return self.outputs.run(method, features, self.settings.max_answer_bytes)

@@ -19,6 +19,10 @@ from .oci_rules import MAX_PREDICT_BODY_BYTES, MODEL_MOUNT
 # "Settings": sizing the limits to an instance's memory).
 MAX_ROWS = 100_000
 MAX_ANSWER_BYTES = 20 * 1024 * 1024
+# Adaptive batching (batching.py): rows per shared model call, and the opt-in wait for more.
+# 64 one-row requests of the churn sample's pipeline cost one call of about 3 ms, as one does.
+MAX_BATCH_SIZE = 64
+MOST_BATCH_DELAY_MS = 1000  # a wait longer than this is a latency no caller wants
 WHOLE_NUMBER = re.compile(r"[0-9]{1,30}|[0-9]{1,3}(?:_[0-9]{3}){1,9}")  # 30 digits: past any memory
 
 
@@ -37,11 +41,14 @@ class Settings:
     max_answer_bytes: int = MAX_ANSWER_BYTES
     log_level: str = "INFO"
     predict_method: str = "predict"  # what /predict answers when the body does not ask
+    max_batch_size: int = MAX_BATCH_SIZE  # rows per model call shared by requests; 1: no batching
+    max_batch_delay_ms: int = 0  # how long a request may wait for others to share its call
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read ``MODEL_DIR``, ``MODEL_FILE``, ``MAX_BODY_BYTES``, ``MAX_ROWS``, ``MAX_ANSWER_BYTES``,
-        ``LOG_LEVEL`` and ``PREDICT_METHOD``; ValueError names a limit that is not a whole number of 1 or more."""
+        ``LOG_LEVEL``, ``PREDICT_METHOD``, ``MAX_BATCH_SIZE`` and ``MAX_BATCH_DELAY_MS``; ValueError
+        names a limit that is not a whole number of 1 or more (a delay: of 0 to 1000)."""
         env = os.environ if env is None else env
         defaults = cls()
         return cls(
@@ -52,6 +59,8 @@ class Settings:
             max_answer_bytes=limit(env, "MAX_ANSWER_BYTES", defaults.max_answer_bytes),
             log_level=(env.get("LOG_LEVEL") or defaults.log_level).upper(),
             predict_method=env.get("PREDICT_METHOD") or defaults.predict_method,
+            max_batch_size=limit(env, "MAX_BATCH_SIZE", defaults.max_batch_size),
+            max_batch_delay_ms=delay_ms(env, "MAX_BATCH_DELAY_MS", defaults.max_batch_delay_ms),
         )
 
 
@@ -63,4 +72,18 @@ def limit(env: Mapping[str, str], name: str, default: int) -> int:
     if not WHOLE_NUMBER.fullmatch(text) or int(text) < 1:
         shown = text if len(text) <= 40 else text[:37] + "..."
         raise ValueError(f"{name} must be a whole number, 1 or more (got {shown!r}); unset, it is {default}")
+    return int(text)
+
+
+def delay_ms(env: Mapping[str, str], name: str, default: int) -> int:
+    """The wait ``name`` of the environment in milliseconds (0 to 1000), or ``default`` when unset or empty."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not WHOLE_NUMBER.fullmatch(text) or int(text) > MOST_BATCH_DELAY_MS:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(
+            f"{name} must be a whole number of milliseconds, 0 to {MOST_BATCH_DELAY_MS} (got {shown!r}); "
+            f"unset, it is {default}"
+        )
     return int(text)

@@ -6,7 +6,9 @@
 turns a target, requests per second within a p99 latency, into what
 deploy/deployment.toml needs to reach it, with the arithmetic shown:
 
-- the bench point that serves the most within the p99, as requests per second per CPU;
+- the bench point that serves the most within the p99, as requests per second per CPU
+  (with adaptive batching on or off as the deployment's MAX_BATCH_SIZE has it: the
+  bench measures both);
 - workers: one per vCPU of an instance (the shape's OCPUs times its vCPUs per OCPU);
 - instances: the target over what one instance serves at the autoscaling scale-out CPU
   (so the target alone never keeps it scaling out); the peak's count is the maximum;
@@ -40,6 +42,7 @@ from {{ cookiecutter.package_name }}.oci_rules import (
     check_shape,
     vcpus_per_ocpu,
 )
+from {{ cookiecutter.package_name }}.settings import MAX_BATCH_SIZE, limit
 
 from .project import PROJECT, SETTINGS, SettingsError, read_settings, write_text
 
@@ -146,6 +149,30 @@ def read_bench(path: Path) -> dict[str, Any]:
     return bench
 
 
+def batch_size(settings: dict[str, Any]) -> int:
+    """The deployment's MAX_BATCH_SIZE: its environment's, else the scorer's default."""
+    environment = settings.get("container", {}).get("environment", {})
+    try:
+        return limit(environment, "MAX_BATCH_SIZE", MAX_BATCH_SIZE)
+    except ValueError as error:
+        raise CapacityError(f"[container.environment] {error}") from None
+
+
+def batched_as_deployed(points: list[dict[str, Any]], size: int) -> tuple[list[dict[str, Any]], str]:
+    """The points measured with batching on (``size`` above 1) or off as deployed, and a line saying
+    which; all of them for a bench record that does not say (written before batching)."""
+    if not any("max_batch_size" in point for point in points):
+        return points, ""
+    word = "on" if size > 1 else "off"
+    chosen = [point for point in points if (point.get("max_batch_size", 1) > 1) == (size > 1)]
+    if not chosen:
+        raise CapacityError(
+            f"the deployment has adaptive batching {word} (MAX_BATCH_SIZE {size}), and the bench "
+            f"measured no point so: `make bench` (it measures both)"
+        )
+    return chosen, f"batching: {word} (MAX_BATCH_SIZE {size}): the bench's points with batching {word}"
+
+
 def plan(bench: dict[str, Any], settings: dict[str, Any], args: argparse.Namespace) -> Plan:
     """What reaches ``args.target_rps`` within ``args.p99_ms``; CapacityError when nothing measured does."""
     points = [
@@ -153,6 +180,7 @@ def plan(bench: dict[str, Any], settings: dict[str, Any], args: argparse.Namespa
         for point in bench["points"]
         if not point["errors"] and not point["non_2xx"] and point["rps"] > 0
     ]
+    points, batching = batched_as_deployed(points, batch_size(settings))
     rows = args.rows or min((point["rows"] for point in points), default=1)
     measured = [point for point in points if point["rows"] == rows]
     if not measured:
@@ -198,6 +226,7 @@ def plan(bench: dict[str, Any], settings: dict[str, Any], args: argparse.Namespa
 {%- if cookiecutter.server == "triton" %}
         "note: the bench measures the Python scorer; the deployment runs Triton: bench Triton before billing",
 {%- endif %}
+        *([batching] if batching else []),
         f"measured: {best['rps']:.0f} req/s at {best['connections']} connections, p99 {best['p99_ms']:.1f} ms "
         f"<= {args.p99_ms:g} ms, {rows}-row requests ({best['request_bytes']:,} bytes), "
         f"{bench['workers']} workers on {bench['cpus']} CPUs",
