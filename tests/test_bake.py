@@ -134,7 +134,7 @@ MAKE_TARGETS = {
     *("build", "run", "health", "predict", "stop", "logs", "login", "tag", "push", "digest"),
     *("artifact", "deploy-config", "deploy-local", "update-plan", "deploy", "deploy-update", "catalog"),
     *("policies", "status", "activate", "deactivate", "delete", "teardown", "predict-remote"),
-    *("sbom", "ci", "oci-config", "scan-setup", "scan-results", "scan"),
+    *("sbom", "ci", "oci-config", "scan-setup", "scan-results", "scan", "settings"),
 }
 TRITON_TARGETS = {"triton-push", "triton-run", "triton-health", "triton-predict", "triton-stop"}
 # Jinja left in a file; a GitHub Actions expression (${{ github.ref }}) is the workflow's own.

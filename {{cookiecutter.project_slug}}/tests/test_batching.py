@@ -145,18 +145,20 @@ def test_a_call_takes_only_one_method_and_at_most_max_rows() -> None:
     assert [answers for answers, _ in outcomes] == [[f"{m}:{float(i)}"] for i, m in enumerate(methods)]
 
 
-def test_requests_that_merge_with_none_take_a_call_of_their_own_in_turn() -> None:
-    """Max rows or more, or no rows: never merged, and never beside another call (a worker makes
-    one model call at a time, so it builds one answer at a time)."""
+def test_requests_that_merge_with_none_go_to_the_model_at_once_beside_a_shared_call() -> None:
+    """Max rows or more, or no rows: never merged, never queued (a slow one must not wait behind
+    another: SIGTERM's grace would have to cover them one after the other)."""
     model = HeldModel()
     batcher = Batcher(model, max_rows=2)
-    rows = [[[0.0]], [[1.0], [2.0]], [[3.0]], np.empty((0, 1))]
-    jobs = [(np.asarray(part, dtype=float), "predict") for part in rows]
-    outcomes = submit_while_held(batcher, model, jobs)
-    assert [call[:, 0].tolist() for _, call in model.calls] == [[0.0], [1.0, 2.0], [3.0], []]
-    assert outcomes[1] == (["predict:1.0", "predict:2.0"], 1)
-    assert outcomes[3] == ([], 1)
-    assert not batcher._busy and not batcher._queue
+    held = threading.Thread(target=batcher.run, args=(np.array([[0.0]]), "predict"))
+    held.start()
+    assert model.started.wait(10)
+    assert batcher.run(np.array([[1.0], [2.0]]), "predict") == (["predict:1.0", "predict:2.0"], 1)
+    assert batcher.run(np.empty((0, 1)), "predict") == ([], 1)
+    assert not batcher._queue  # never queued: answered while the first call still runs
+    model.release.set()
+    held.join(10)
+    assert [call[:, 0].tolist() for _, call in model.calls] == [[0.0], [1.0, 2.0], []]
 
 
 def test_a_merged_call_that_raises_is_made_again_for_each_request_alone(caplog) -> None:

@@ -21,9 +21,9 @@ Each request's thread parses its body and runs ``processing.preprocess`` itself 
   fail another's.
 
 Rows that are neither a 2-D array nor a DataFrame (what a ``preprocess`` may return), no rows,
-and requests of ``MAX_BATCH_SIZE`` rows or more merge with none: they take their turn as a call
-of their own, so a worker makes one model call at a time whatever the requests (and builds one
-answer at a time: the memory a worker needs stays that of one call). There is no thread of its own: the model runs in the
+and requests of ``MAX_BATCH_SIZE`` rows or more merge with none: they go to the model at once, as
+without batching (beside a shared call: a slow one must not wait behind another, or SIGTERM's
+grace would have to cover them one after the other). There is no thread of its own: the model runs in the
 requests' threads, so a server that lets its running requests finish on SIGTERM (gunicorn,
 uvicorn) finishes the queued ones too.
 """
@@ -129,11 +129,11 @@ class Batcher:
     def run(self, features: Any, method: str) -> tuple[list[Any], int]:
         """The answers to ``features`` (one per row), and how many requests shared the call.
         Rows that merge with none (no rows, ``max_rows`` or more, not a 2-D array or DataFrame)
-        take their turn as a call of their own."""
-        job = Job(features, method, rows_of(features) or None)  # 0 rows: answered alone, as alone
-        if job.rows is not None and job.rows >= self.max_rows:
-            job.rows = None  # a call of its own
-        if self._busy and job.rows is not None:  # likely to queue: its kind is worked out here
+        go to the model at once, as without batching."""
+        job = Job(features, method, rows_of(features) or None)  # 0 rows: answered as alone
+        if job.rows is None or job.rows >= self.max_rows:
+            return self.run_model(method, features), 1
+        if self._busy:  # likely to queue: what it merges with is worked out here, not under the lock
             job.kind  # noqa: B018
         with self._lock:
             if self._busy:
