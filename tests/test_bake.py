@@ -32,7 +32,7 @@ EXPECTED_FILES = [
         f"docs/{page}.md"
         for page in (
             *("batching", "deployment", "layout", "make", "models"),
-            *("scaling", "scorer", "security", "team"),
+            *("scaling", "scorer", "security", "team", "troubleshooting"),
         )
     ),
     "gunicorn.conf.py",
@@ -67,10 +67,10 @@ EXPECTED_FILES = [
         f"src/{{package}}_ops/{module}.py"
         for module in (
             *("__init__", "__main__", "artifact", "capacity", "catalog", "checkpoint", "cli", "deploy"),
-            *("doctor", "errors", "find_model", "samples", "teardown"),
+            *("debug_job", "doctor", "errors", "failure_risks", "find_model", "samples", "teardown"),
             *("deploy_config", "deploy_local", "lifecycle", "lock", "oci_client", "oci_config_file"),
             *("oci_models", "oci_settings", "policies", "predict_remote", "scan"),
-            *("project", "push_record", "registry", "update_plan"),
+            *("project", "push_record", "registry", "remote_logs", "start_record", "update_plan"),
         )
     ),
     "tests/conftest.py",
@@ -84,6 +84,7 @@ EXPECTED_FILES = [
     "tests/test_deploy_config.py",
     "tests/test_deploy_local.py",
     "tests/test_doctor.py",
+    "tests/test_failure_risks.py",
     "tests/test_find_model.py",
     "tests/test_inline_budget.py",
     "tests/test_layout.py",
@@ -93,6 +94,7 @@ EXPECTED_FILES = [
     "tests/test_methods.py",
     "tests/test_model_path.py",
     "tests/test_oci_config_file.py",
+    "tests/test_oci_overrides.py",
     "tests/test_oci_settings.py",
     "tests/test_ops_inputs.py",
     "tests/test_payload.py",
@@ -100,6 +102,7 @@ EXPECTED_FILES = [
     "tests/test_predict_remote.py",
     "tests/test_processing.py",
     "tests/test_registry.py",
+    "tests/test_remote_logs.py",
     "tests/test_request_log.py",
     "tests/test_scan.py",
     "tests/test_server_versions.py",
@@ -135,6 +138,7 @@ MAKE_TARGETS = {
     *("artifact", "deploy-config", "deploy-local", "update-plan", "deploy", "deploy-update", "catalog"),
     *("policies", "status", "activate", "deactivate", "delete", "teardown", "predict-remote"),
     *("sbom", "ci", "oci-config", "scan-setup", "scan-results", "scan", "settings"),
+    *("logs-remote", "debug-job"),
 }
 TRITON_TARGETS = {"triton-push", "triton-run", "triton-health", "triton-predict", "triton-stop"}
 # Jinja left in a file; a GitHub Actions expression (${{ github.ref }}) is the workflow's own.

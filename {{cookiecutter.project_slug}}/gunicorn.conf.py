@@ -1,11 +1,18 @@
 """gunicorn settings of the scorer (gunicorn reads ./gunicorn.conf.py by itself).
 
 Every value can be changed from the environment without rebuilding the image:
-PORT, WORKERS, {{ "THREADS, " if cookiecutter.framework == "flask" else "" }}PRELOAD, TIMEOUT, GRACEFUL_TIMEOUT, KEEPALIVE,
-READ_TIMEOUT (read by the worker class), LOG_LEVEL.
+PORT, WORKERS (or WEB_CONCURRENCY: the same setting), {{ "THREADS, " if cookiecutter.framework == "flask" else "" }}PRELOAD, TIMEOUT, GRACEFUL_TIMEOUT,
+KEEPALIVE, READ_TIMEOUT (read by the worker class), LOG_LEVEL.
 """
 
 import os
+import sys
+
+# The settings module, from src/ (``pythonpath`` below applies only once this file is read).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "src"))
+from {{ cookiecutter.package_name }}.settings import (
+    worker_count,
+)
 
 # Where the app is: src/ layout, created by a factory in every worker.
 pythonpath = "src"
@@ -35,7 +42,12 @@ preload_app = os.environ.get("PRELOAD", "0") == "1"
 # The image listens on every interface: the service connects from outside the container.
 # make serve and make smoke pass --bind HOST:PORT instead, loopback unless HOST says otherwise.
 bind = f"0.0.0.0:{os.environ.get('PORT', '{{ cookiecutter.__server_port }}')}"
-workers = int(os.environ.get("WORKERS", "{{ cookiecutter.__workers }}"))
+# WORKERS or WEB_CONCURRENCY (ADS's with_web_concurrency() sets it); both set and different: refused,
+# in one line, before any worker starts.
+try:
+    workers = worker_count(os.environ, {{ cookiecutter.__workers }})
+except ValueError as error:
+    sys.exit(f"gunicorn.conf.py: {error}")
 
 # OCI Model Deployment gives up on a /predict call after 60 s: a worker stuck
 # longer than that is restarted.

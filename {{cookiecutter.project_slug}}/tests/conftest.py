@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import joblib
 import oci
@@ -50,6 +50,32 @@ class Call(NamedTuple):
     path: str
     headers: dict[str, str]
     body: bytes
+
+
+class JsonStandIn(BaseHTTPRequestHandler):
+    """A loopback stand-in of an OCI API: subclasses answer each request with ``_send``.
+
+    ``start_stand_in`` gives the class ``script`` (what to answer) and ``serialize`` (the SDK's JSON form).
+    """
+
+    script: Any
+    serialize: Callable[[Any], Any]
+    answer_headers: ClassVar[dict[str, str]] = {}  # headers every answer carries, before the call's own
+
+    def _send(self, status: int, answer: Any = None, headers: Mapping[str, str] | None = None) -> None:
+        """Answers ``status`` with ``answer`` serialized as JSON (no body for None) and ``headers``."""
+        payload = b"" if answer is None else json.dumps(self.serialize(answer)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        for name, value in {**self.answer_headers, **(headers or {})}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":  # the answer to a HEAD is its headers only
+            self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet: what a stand-in was asked is in its script, not on stderr."""
 
 
 def received(handler: BaseHTTPRequestHandler, limit: int = 10**7) -> Call:
@@ -120,7 +146,7 @@ def start_stand_in(oci_config: Path) -> Iterator[Callable[..., str]]:
     """
     servers: list[ThreadingHTTPServer] = []
 
-    def start(handler: type[BaseHTTPRequestHandler], client_class: type[Any], script: Any) -> str:
+    def start(handler: type[JsonStandIn], client_class: type[Any], script: Any) -> str:
         client = client_class(oci.config.from_file(str(oci_config), "TEST"))
         attributes = {
             "script": script,

@@ -291,6 +291,34 @@ def test_errors_name_a_few_unknown_features_and_count_the_rest(client: Any) -> N
     assert len(reply.json["error"]) < 600
 
 
+def test_the_paths_oci_is_told_to_call_answer_as_predict_and_health_do(
+    make_client: Any, settings: Settings, scorer: Scorer, model: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MODEL_DEPLOY_PREDICT_ENDPOINT and MODEL_DEPLOY_HEALTH_ENDPOINT (a gateway's paths): served
+    besides /predict and /health, by the same handlers, with the same limits and log lines."""
+    body = b'{"instances": [[5.1, 3.5, 1.4, 0.2]]}'
+    expected = model.predict([[5.1, 3.5, 1.4, 0.2]]).tolist()
+    configured = replace(
+        settings, predict_path="/v1/models/churn/score", health_path="/ready", max_body_bytes=len(body)
+    )
+    client = make_client(configured, scorer)
+    caplog.set_level(logging.INFO, logger="scorer.access")
+    for path in ("/predict", "/v1/models/churn/score"):
+        reply = client.post(path, body, headers={"opc-request-id": f"id{len(path)}"})
+        assert (reply.status, reply.json["predictions"]) == (200, expected)
+        assert client.post(path, body + b" ").status == 413  # the same MAX_BODY_BYTES
+        assert client.get(path).status == 405
+    for path in ("/health", "/ready"):
+        assert (client.get(path).status, client.get(path).json) == (200, {"status": "ready"})
+    deadline = time.monotonic() + 5  # every access line written (FastAPI holds them up to 0.05 s)
+    while len(access_records(caplog)) < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    logged = {record.fields["opc-request-id"]: record.fields["path"] for record in access_records(caplog)}
+    assert logged["id8"] == "/predict" and logged["id22"] == "/v1/models/churn/score"
+    unset = make_client(settings, scorer)  # without MODEL_DEPLOY_PREDICT_ENDPOINT: not served
+    assert unset.post("/v1/models/churn/score", body).status == 404
+
+
 def access_record(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
     """The access line of the one request made{{ " (written up to 0.05 s after its answer)" if cookiecutter.framework == "fastapi" else "" }}."""
     deadline = time.monotonic() + 5

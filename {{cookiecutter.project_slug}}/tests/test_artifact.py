@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -267,6 +268,17 @@ def test_the_command_prints_container_paths_size_and_sha256(tmp_path: Path) -> N
     assert f"/opt/ds/model/deployed_model/{MODEL_FILE}" in result.stdout
     assert f"{output.stat().st_size} bytes sha256:{sha256}" in result.stdout
     assert (tmp_path / "dist" / "model_artifact.zip.sha256").read_text().split()[0] == sha256
+    sizes = json.loads((tmp_path / "dist" / "model_artifact.zip.json").read_text())
+    with zipfile.ZipFile(output) as archive:
+        unpacked = sum(entry.file_size for entry in archive.infolist())
+    assert sizes == {
+        "artifact": "model_artifact.zip",
+        "sha256": sha256,
+        "zip_bytes": output.stat().st_size,
+        "unpacked_bytes": unpacked,
+        "files": len(archive.infolist()),
+    }
+    assert f"unpacks to {unpacked} bytes in {sizes['files']} files" in result.stdout
     assert result.stderr.count("note: loading") == 1, result.stderr  # once, before the model is loaded
     assert f"note: loading {MODEL_FILE} runs code it holds (joblib/pickle)" in result.stderr
     assert "warning:" not in result.stderr, "the model and its signature look like no key"
@@ -275,3 +287,4 @@ def test_the_command_prints_container_paths_size_and_sha256(tmp_path: Path) -> N
     failed = make_artifact_command(source, output)
     assert failed.returncode == 1 and "artifact refused" in failed.stderr
     assert not output.exists(), "a refused artifact must not leave the previous zip behind"
+    assert not (tmp_path / "dist" / "model_artifact.zip.json").exists(), "nor its sizes"

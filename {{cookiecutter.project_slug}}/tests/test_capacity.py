@@ -112,6 +112,26 @@ def test_write_puts_the_plan_into_the_settings_and_keeps_their_comments(files, c
     assert settings.stat().st_mode & 0o777 == 0o644  # the file's own mode, not a temporary file's
 
 
+{%- if cookiecutter.server != "triton" %}
+
+
+def test_write_puts_the_worker_count_under_the_name_the_settings_give_it(files, capsys) -> None:
+    # WEB_CONCURRENCY (ADS's name) and WORKERS are one setting: --write keeps the file's choice,
+    # and two names stay equal (the pre-flight refuses them apart).
+    _, settings = files
+    settings.write_text(settings.read_text().replace("\nWORKERS = ", "\nWEB_CONCURRENCY = "))
+    assert capacity(files, "--target-rps", "2000", "--p99-ms", "10", "--ocpus", "2", "--write") == 0
+    environment = tomllib.loads(settings.read_text())["container"]["environment"]
+    assert environment["WEB_CONCURRENCY"] == "4" and "WORKERS" not in environment
+
+    both = settings.read_text().replace("\nWEB_CONCURRENCY = ", '\nWORKERS = "1"\nWEB_CONCURRENCY = ')
+    settings.write_text(both)
+    assert capacity(files, "--target-rps", "2000", "--p99-ms", "10", "--ocpus", "2", "--write") == 0
+    environment = tomllib.loads(settings.read_text())["container"]["environment"]
+    assert (environment["WORKERS"], environment["WEB_CONCURRENCY"]) == ("4", "4")
+{%- endif %}
+
+
 def test_write_keeps_comments_beside_keys_and_headers_and_refuses_a_missing_key(files, capsys) -> None:
     _, settings = files
     text = settings.read_text().replace("[instances]\n", "[instances]  # sizes\n")

@@ -13,13 +13,12 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import oci
 import pytest
-from conftest import MODEL_FILE, ApiKey, Call, received, signed_by
+from conftest import MODEL_FILE, ApiKey, Call, JsonStandIn, received, signed_by
 from oci.data_science.models import Model
 
 from {{ cookiecutter.package_name }}.oci_rules import MAX_SCHEMA_BYTES
@@ -162,7 +161,7 @@ def test_the_command_writes_the_entry_and_prints_the_cli_commands(churn_dir: Pat
     assert "make catalog CATALOG_RUN=1 does both with the OCI SDK" in result.stdout
 
 
-class DataScience(BaseHTTPRequestHandler):
+class DataScience(JsonStandIn):
     """Just enough of Data Science's models: create, get, upload an artifact, ask for it; with refusals.
 
     ``script``: ``calls`` (each request), ``models`` (OCID: lifecycle state), ``artifacts`` (OCID:
@@ -170,21 +169,11 @@ class DataScience(BaseHTTPRequestHandler):
     """
 
     script: dict[str, Any]
-    serialize: Callable[[Any], Any]
 
     def _call(self) -> Call:
         call = received(self)
         self.script["calls"].append(call)
         return call
-
-    def _send(self, status: int, answer: Any = None) -> None:
-        payload = b"" if answer is None else json.dumps(self.serialize(answer)).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
 
     def _error(self, status: int, code: str) -> None:
         self._send(status, {"code": code, "message": f"{self.command} {self.path}: {code}"})
@@ -216,9 +205,6 @@ class DataScience(BaseHTTPRequestHandler):
         if not path.endswith("/artifact/content") or model_id not in self.script["artifacts"]:
             return self._error(404, "NotAuthorizedOrNotFound")
         self._send(200)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture

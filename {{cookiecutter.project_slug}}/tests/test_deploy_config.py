@@ -336,6 +336,91 @@ def test_the_edges_of_each_range_pass_and_the_sdk_takes_them(
     check_body(update, "UpdateModelDeploymentDetails")
 
 
+# OCI's configuration overrides, as the pre-flight checks them (the edges: tests/test_oci_overrides.py).
+OVERRIDES_REFUSED = [
+    pytest.param(
+        {"container.environment.DEPLOYMENT_TIMEOUT_IN_MINUTES": "241"},
+        "container.environment.DEPLOYMENT_TIMEOUT_IN_MINUTES: '241' must be a whole number of minutes "
+        "from 1 to 240",
+        id="timeout-241",
+    ),
+    pytest.param(
+        {"container.environment.STORAGE_SIZE_IN_GB": "49"},
+        "container.environment.STORAGE_SIZE_IN_GB: '49' must be a whole number of GB from 50",
+        id="storage-49",
+    ),
+    pytest.param(
+        {"container.environment.SHM_SIZE": "17g"},
+        r"container.environment.SHM_SIZE: 17g is more than the instance's memory \(16 GB\)",
+        id="shm-over-the-instances-memory",
+    ),
+{%- if cookiecutter.server == "triton" %}
+    pytest.param(
+        {"container.environment.MODEL_DEPLOY_PREDICT_ENDPOINT": "/v2/models/m/infer"},
+        "container.environment.MODEL_DEPLOY_PREDICT_ENDPOINT: CONTAINER_TYPE=TRITON: OCI routes",
+        id="triton-predict-path",
+    ),
+    pytest.param(
+        {"container.environment.WEB_CONCURRENCY": "2"},
+        "container.environment.WEB_CONCURRENCY: tritonserver runs no gunicorn workers",
+        id="triton-web-concurrency",
+    ),
+{%- else %}
+    pytest.param(
+        {"container.environment.MODEL_DEPLOY_PREDICT_ENDPOINT": "v1/score"},
+        "container.environment.MODEL_DEPLOY_PREDICT_ENDPOINT: 'v1/score' must be a path starting with '/'",
+        id="predict-path",
+    ),
+    pytest.param(
+        {"container.environment.MODEL_DEPLOY_HEALTH_ENDPOINT": "/predict"},
+        "/predict would be both the predict path and the health path",
+        id="health-path-on-predict",
+    ),
+    pytest.param(
+        {"container.environment.WEB_CONCURRENCY": "{{ 2 if cookiecutter.__workers | int == 1 else 1 }}"},
+        r"WORKERS \({{ cookiecutter.__workers }}\) and WEB_CONCURRENCY \({{ 2 if cookiecutter.__workers | int == 1 else 1 }}\) "
+        "both set the worker count and differ",
+        id="web-concurrency-not-workers",
+    ),
+    pytest.param(
+        {"container.environment.MODEL_DEPLOY_ENABLE_STREAMING": "true"},
+        "MODEL_DEPLOY_ENABLE_STREAMING: 'true' is refused: the scorer answers each call with one JSON body",
+        id="streaming",
+    ),
+{%- endif %}
+]
+
+
+@pytest.mark.parametrize(("changes", "message"), OVERRIDES_REFUSED)
+def test_preflight_refuses_an_override_oci_or_the_scorer_would_get_wrong(
+    settings: dict[str, Any], changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(PreflightError, match=message) as refused:
+        preflight(changed(settings, changes))
+    assert len(refused.value.problems) == 1, refused.value.problems
+
+
+def test_overrides_in_range_pass_and_reach_the_container_as_set(settings: dict[str, Any]) -> None:
+    overrides = {
+        "DEPLOYMENT_TIMEOUT_IN_MINUTES": "240",
+        "STORAGE_SIZE_IN_GB": "50",
+        "SHM_SIZE": "16g",
+{%- if cookiecutter.server != "triton" %}
+        "MODEL_DEPLOY_PREDICT_ENDPOINT": "/v1/score",
+        "MODEL_DEPLOY_HEALTH_ENDPOINT": "/ready",
+        "WEB_CONCURRENCY": "{{ cookiecutter.__workers }}",  # the same as WORKERS
+{%- endif %}
+    }
+    settings["container"]["environment"].update(overrides)
+    preflight(settings)
+    create, update = request_bodies(settings)
+    model = check_body(create, "CreateModelDeploymentDetails")
+    container = model.model_deployment_configuration_details.environment_configuration_details
+    sent = container.environment_variables
+    assert overrides.items() <= sent.items()
+    check_body(update, "UpdateModelDeploymentDetails")
+
+
 def test_infinity_never_reaches_a_request_body(tmp_path: Path) -> None:
     """TOML's inf is refused by the pre-flight; JSON written anywhere refuses it too."""
     toml = (

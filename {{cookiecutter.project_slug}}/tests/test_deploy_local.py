@@ -1,11 +1,17 @@
-"""deploy-local's unzip: inside the folder, bounded in size, nothing half-unpacked, one line when refused."""
+"""deploy-local's unzip: inside the folder, bounded in size, nothing half-unpacked, one line when refused;
+the start it records (start_record.py, as make run's start-time), against a stand-in container engine."""
 
 from __future__ import annotations
 
 import io
+import json
+import os
 import random
 import sys
+import threading
 import zipfile
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,6 +21,11 @@ from {{ cookiecutter.package_name }}_ops.deploy_local import (
     UnpackError,
     copy_bounded,
     unpack,
+)
+from {{ cookiecutter.package_name }}_ops.start_record import (
+    container_logs,
+    engine_cpus,
+    read_start_record,
 )
 
 MODEL_FILE = "{{ cookiecutter.__model_file }}"
@@ -155,9 +166,149 @@ def test_it_says_once_that_loading_the_model_runs_its_code(
         '    print(\'[{"State": {"Running": false}}]\')\n'
     )
     container_cli.chmod(0o755)
-    status = main(["deploy-local", "--image", "x", "--artifact", str(artifact), "--cli", str(container_cli)])
+    command = ["deploy-local", "--image", "x", "--artifact", str(artifact), "--cli", str(container_cli)]
+    status = main([*command, "--record", str(tmp_path / "start-time.json")])  # not the project's dist/
     error = capsys.readouterr().err
     assert status == 1 and "FAILED: the container exited" in error
     assert error.count("note: loading") == 1
     assert f"note: loading {MODEL_FILE} (and 1 more) runs code it holds (joblib/pickle)" in error
     assert "README 'Trusting a model file'" in error
+
+
+SCORER_LOG = "\n".join(
+    [
+        "[2025-01-01 00:00:00 +0000] [1] [INFO] Starting gunicorn",
+        '{"time": "2025-01-01T00:00:01.000Z", "level": "INFO", "message": "loading model"}',
+        '{"time": "2025-01-01T00:00:03.500Z", "level": "INFO", "message": "model ready"}',
+    ]
+)
+IMAGE_ID = "sha256:" + "ab" * 32
+
+
+def container_engine(tmp_path: Path, info: str = '{"NCPU": 6}', running: bool = True) -> Path:
+    """A stand-in for docker: ``info`` as `info --format json` prints it, the scorer's log, the
+    image's id; a container that runs (and is healthy) or has exited; every other call succeeds."""
+    cli = tmp_path / "container-cli"
+    image = json.dumps([{"Id": IMAGE_ID, "Size": 1, "Architecture": "amd64"}])
+    container = json.dumps([{"State": {"Running": running}}])
+    cli.write_text(
+        f"#!{sys.executable}\nimport sys\n"
+        "arguments = sys.argv[1:]\n"
+        "if arguments[:1] == ['info']:\n"
+        f"    print({info!r})\n"
+        "elif arguments[:1] == ['logs']:\n"
+        f"    print({SCORER_LOG!r})\n"
+        "    print('gunicorn booted', file=sys.stderr)\n"
+        "elif arguments[:2] == ['image', 'inspect']:\n"
+        f"    print({image!r})\n"
+        "elif arguments[:2] == ['container', 'inspect']:\n"
+        f"    print({container!r})\n"
+    )
+    cli.chmod(0o755)
+    return cli
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        ('{"NCPU": 6}', 6),
+        ('{"host": {"cpus": 3}}', 3),
+        ("not json", os.cpu_count()),
+        ('{"NCPU": 0}', os.cpu_count()),
+    ],
+)
+def test_the_engines_cpus_are_docker_ncpu_or_podman_host_cpus(
+    tmp_path: Path, info: str, expected: int
+) -> None:
+    assert engine_cpus(str(container_engine(tmp_path, info))) == expected
+
+
+def test_the_containers_log_is_its_stdout_and_stderr(tmp_path: Path) -> None:
+    logs = container_logs(str(container_engine(tmp_path)), "c")
+    assert SCORER_LOG in logs and "gunicorn booted" in logs
+    assert container_logs(str(tmp_path / "absent-cli"), "c") == ""
+
+
+def test_start_time_records_the_seconds_load_cpus_and_image(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    cli, output = container_engine(tmp_path), tmp_path / "start-time.json"
+    command = [
+        "start-time",
+        "--cli",
+        str(cli),
+        "--container",
+        "c",
+        "--image",
+        "scorer:1",
+        "--output",
+        str(output),
+    ]
+    assert main([*command, "--seconds", "4.26"]) == 0
+    assert "healthy after 4.3 s (model load 2.5 s, 1 worker) on 6 CPUs" in capsys.readouterr().out
+    record = json.loads(output.read_text())
+    assert {key: record[key] for key in ("healthy_seconds", "load_seconds", "workers", "cpus", "image")} == {
+        "healthy_seconds": 4.3,
+        "load_seconds": 2.5,
+        "workers": 1,
+        "cpus": 6,
+        "image": "scorer:1",
+    }
+    assert record["local_id"] == IMAGE_ID and record["source"] == "make run"
+    # A run that never became healthy replaces the record: the earlier start would mislead.
+    assert main([*command, "--not-healthy-after", "600"]) == 0
+    record = read_start_record(output)
+    assert record is not None and (record["healthy_seconds"], record["not_healthy_after"]) == (None, 600)
+    assert "not healthy after 600 s" in capsys.readouterr().out
+
+
+def serve_predict() -> tuple[int, Callable[[], None]]:
+    """A loopback /predict that answers 200 (the container's port, as published); its port and stop."""
+
+    class Predict(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Predict)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1], server.shutdown
+
+
+@pytest.mark.parametrize("healthy", [True, False])
+def test_deploy_local_records_the_start_healthy_or_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture, healthy: bool
+) -> None:
+    artifact = tmp_path / "model_artifact.zip"
+    with zipfile.ZipFile(artifact, "w") as archive:
+        archive.writestr("labels.txt", b"setosa\n")
+    request, record = tmp_path / "request.json", tmp_path / "start-time.json"
+    request.write_text("{}")
+    record.write_text(json.dumps({"healthy_seconds": 1.0, "cpus": 8}))  # an earlier run's
+    port, stop = serve_predict()
+    cli = container_engine(tmp_path, running=healthy)
+    command = ["deploy-local", "--image", "scorer:1", "--cli", str(cli), "--artifact", str(artifact)]
+    command += ["--port", str(port), "--interval", "0", "--request", str(request), "--record", str(record)]
+    try:
+        status = main(command)
+    finally:
+        stop()
+    out, err = capsys.readouterr()
+    written = read_start_record(record)
+    assert (
+        written is not None and written["source"] == "make deploy-local" and written["local_id"] == IMAGE_ID
+    )
+    assert (written["load_seconds"], written["cpus"]) == (2.5, 6)
+    if healthy:
+        assert status == 0 and "4. POST /predict request.json -> 200 {}" in out
+        assert written["healthy_seconds"] is not None and written["healthy_seconds"] < 60
+    else:
+        assert status == 1 and "FAILED: the container exited" in err and SCORER_LOG in err
+        assert written["healthy_seconds"] is None and written["not_healthy_after"] is not None
+        assert f"recorded in {record}: not healthy after" in err

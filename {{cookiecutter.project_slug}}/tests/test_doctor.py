@@ -11,14 +11,13 @@ import shutil
 import socket
 import stat
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import oci
 import pytest
-from conftest import TENANCY, USER, write_private_key
+from conftest import TENANCY, USER, JsonStandIn, write_private_key
 
 from {{ cookiecutter.package_name }}.oci_rules import ocir_host
 from {{ cookiecutter.package_name }}_ops import doctor
@@ -328,25 +327,16 @@ def test_another_python_fails() -> None:
     assert not check.ok and "make doctor PYTHON=/path/to/python3.0" in check.fix
 
 
-class OciStandIn(BaseHTTPRequestHandler):
+class OciStandIn(JsonStandIn):
     """Object Storage's namespace and Data Science's projects, as the SDK asks for them."""
 
     script: dict[str, Any]
-    serialize: Callable[[Any], Any]
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         self.script["calls"].append(path)
         status, answer = self.script.get(path, (404, {"code": "NotAuthorizedOrNotFound", "message": path}))
-        payload = json.dumps(self.serialize(answer)).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self._send(status, answer)
 
 
 def test_online_asks_oci_for_the_namespace_and_the_compartment(

@@ -17,13 +17,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import oci
 import pytest
+from conftest import JsonStandIn
 from oci.data_science import models
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -38,8 +38,8 @@ PATH = f"/20190101/modelDeployments/{DEPLOYMENT_ID}"
 SHAPE = "VM.Standard.E4.Flex (1 OCPU, 16 GB), 2 instances"
 
 
-def deployment(state: str) -> models.ModelDeployment:
-    """A BYOC deployment as GetModelDeployment answers it."""
+def deployment(state: str, environment: dict[str, str] | None = None) -> models.ModelDeployment:
+    """A BYOC deployment as GetModelDeployment answers it, with ``environment``'s variables."""
     return models.ModelDeployment(
         id=DEPLOYMENT_ID,
         display_name=NAME,
@@ -60,7 +60,11 @@ def deployment(state: str) -> models.ModelDeployment:
                 scaling_policy=models.FixedSizeScalingPolicy(instance_count=2),
             ),
             environment_configuration_details=models.OcirModelDeploymentEnvironmentConfigurationDetails(
-                image=IMAGE, image_digest=DIGEST, server_port=8080, health_check_port=8080
+                image=IMAGE,
+                image_digest=DIGEST,
+                server_port=8080,
+                health_check_port=8080,
+                environment_variables=environment,
             ),
         ),
     )
@@ -91,6 +95,7 @@ class Script:
     errors: dict[str, list[models.WorkRequestError]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     queries: list[dict[str, list[str]]] = field(default_factory=list)
+    environment: dict[str, str] | None = None  # the deployment's environment variables
 
     def next_state(self) -> str:
         return self.states.pop(0) if len(self.states) > 1 else self.states[0]
@@ -99,20 +104,9 @@ class Script:
         return [f"{method} {path}" for method, path in self.calls]
 
 
-class StandIn(BaseHTTPRequestHandler):
+class StandIn(JsonStandIn):
     script: Script
-    serialize: Callable[[Any], Any]
-
-    def _send(self, status: int, answer: Any = None, headers: dict[str, str] | None = None) -> None:
-        payload = b"" if answer is None else json.dumps(self.serialize(answer)).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("opc-request-id", "test-request")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+    answer_headers: ClassVar[dict[str, str]] = {"opc-request-id": "test-request"}
 
     def _not_found(self, path: str) -> None:
         self._send(404, {"code": "NotAuthorizedOrNotFound", "message": f"{path} not found"})
@@ -126,7 +120,7 @@ class StandIn(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path, parts = self._record()
         if path == PATH:
-            self._send(200, deployment(self.script.next_state()))
+            self._send(200, deployment(self.script.next_state(), self.script.environment))
         elif parts == ["workRequests"]:
             self._send(200, self.script.work_requests)
         elif len(parts) == 3 and parts[0] == "workRequests" and parts[2] == "errors":
@@ -149,9 +143,6 @@ class StandIn(BaseHTTPRequestHandler):
             self._send(202, headers={"opc-work-request-id": "ocid1.datascienceworkrequest.oc1.iad.delete"})
         else:
             self._not_found(path)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture
@@ -253,6 +244,66 @@ def test_failed_prints_the_latest_work_request_errors(oci_config: Path, serve: C
     listed = script.queries[script.calls.index(("GET", "/20190101/workRequests"))]
     assert listed["compartmentId"] == [COMPARTMENT_ID] and listed["resourceId"] == [DEPLOYMENT_ID]
     assert script.calls[-1] == ("GET", f"/20190101/workRequests/{failed.id}/errors")
+
+
+def test_failed_is_explained_with_the_deployed_settings_the_local_evidence_and_the_fix(
+    oci_config: Path, serve: Callable, tmp_path: Path
+) -> None:
+    failed = work_request(DEPLOYMENT_ID, "FAILED", "MODEL_DEPLOYMENT_CREATE", 3)
+    script = Script(
+        ["FAILED"],
+        work_requests=[failed],
+        errors={
+            failed.id: [
+                models.WorkRequestError(
+                    code="InternalError", message="Workflow timed out. Maximum runtime was: 10 minutes"
+                ),
+                models.WorkRequestError(
+                    code="InternalError", message="Errors occurred while bootstrapping the Model Deployment"
+                ),
+            ]
+        },
+        environment={"WORKERS": "4", "MODEL_DEPLOY_HEALTH_ENDPOINT": "/v1/health"},
+    )
+    # The file says 4 OCPUs, 2 workers and a 500 GB volume; the deployment runs on 1 OCPU with 4
+    # workers and no STORAGE_SIZE_IN_GB: the explanation weighs what was deployed.
+    settings = tmp_path / "deployment.toml"
+    settings.write_text(
+        'region = "us-ashburn-1"\n[instances]\nshape = "VM.Standard.E4.Flex"\nocpus = 4\n'
+        '[container.environment]\nWORKERS = "2"\nSTORAGE_SIZE_IN_GB = "500"\n'
+        '[logging]\npredict_log_id = "ocid1.log.oc1.iad.predict"\n'
+    )
+    records = tmp_path / "dist"
+    records.mkdir()
+    start = {"source": "make run", "healthy_seconds": 420, "load_seconds": 380.5, "workers": 2, "cpus": 8}
+    (records / "start-time.json").write_text(json.dumps(start))
+    sizes = {"artifact": "model.zip", "zip_bytes": 1 << 30, "unpacked_bytes": 30 << 30}
+    (records / "model.zip.json").write_text(json.dumps(sizes))  # make artifact ARTIFACT=dist/model.zip
+    arguments = ("--deployment-id", DEPLOYMENT_ID, "--settings", str(settings), "--records", str(records))
+    result = ops(oci_config, serve(script), "status", *arguments, "--sizes", str(records / "model.zip.json"))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    explained = lines[lines.index("what it likely means (docs/troubleshooting.md):") :]
+    assert explained == [
+        "what it likely means (docs/troubleshooting.md):",
+        '"Workflow timed out" (10 minutes): the container was not healthy in time',
+        "  start time: make run was healthy after 420 s (model load 380.5 s, 2 workers) on 8 CPUs; on the shape: "
+        "420 s here (2 workers loading on 8 CPUs: 1.00 CPU each); VM.Standard.E4.Flex with 1 OCPU = 2 vCPUs, "
+        "4 workers: 0.50 vCPU each; 420 x 1.00 / 0.50 = 840 s",
+        '  fix: set DEPLOYMENT_TIMEOUT_IN_MINUTES = "28" (ceil(840 s x 2 / 60) = 28; at most 240) in '
+        "[container.environment] of deploy/deployment.toml",
+        '"Errors occurred while bootstrapping": the artifact did not fit once unzipped, or the container never answered',
+        "  storage: model.zip zips to 1.00 GB and unpacks to 30.00 GB (30.0x); OCI holds both while it "
+        "unzips: 31.00 GB, against half of the volume (50 GB assumed (Oracle documents no default)); "
+        'set STORAGE_SIZE_IN_GB = "62" (ceil(31.00 GB x 2)) in [container.environment] of deploy/deployment.toml',
+        "  endpoints: MODEL_DEPLOY_HEALTH_ENDPOINT=/v1/health: the scorer serves it besides /health (set on the "
+        "deployment, not by deploy/deployment.toml: an image of before this setting answers 404 there)",
+        "where to look next:",
+        "  `make logs-remote SINCE=1h`: what the container wrote (the predict log of [logging]; OCI collects it "
+        "minutes late)",
+        "  `make debug-job`: a container that never becomes healthy runs as a job, and its output lands in the "
+        "run's log",
+    ]
 
 
 @pytest.mark.parametrize("action", ["activate", "deactivate"])

@@ -20,6 +20,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.oci_rules import ocir_host
 from {{ cookiecutter.package_name }}_ops.cli import main
+from {{ cookiecutter.package_name }}_ops.project import REQUIRED_KEYS
 
 PROJECT = Path(__file__).resolve().parent.parent
 BAKED = (PROJECT / "deploy" / "deployment.toml").read_text()
@@ -29,13 +30,17 @@ OCIDS = {
     "model_id": "ocid1.datasciencemodel.oc1.iad.aaaa",
 }
 # What `make deploy-config` does without: an update keeps what is left out, "" is never sent.
-OPTIONAL = ("display_name", "description", "freeform_tags", "logging", "container.image", "container.digest")
+OPTIONAL = ("display_name", "description", "freeform_tags", "logging", "debug_job")
+OPTIONAL += ("container.image", "container.digest")
 OPTIONAL_IN = ("container.cmd", "container.entrypoint", "container.environment", "freeform_tags.", "logging.")
+OPTIONAL_IN += ("debug_job.",)
 # The keys each command reads, besides the kind of every key there.
 REGISTRY_NEEDS = ("region", "registry", "registry.namespace", "registry.repository", "registry.tag")
 DOCTOR_NEEDS = ("instances.shape", "instances", *REGISTRY_NEEDS)
 CAPACITY_NEEDS = ("instances", "instances.shape", "instances.ocpus", "instances.bandwidth_mbps")
 CAPACITY_NEEDS += ("autoscaling", "autoscaling.cpu_scale_out_percent")
+# debug-job reads the settings as deploy-config does: every key it requires, and its tables.
+DEBUG_JOB_NEEDS = (*REQUIRED_KEYS, *{key.split(".")[0] for key in REQUIRED_KEYS if "." in key})
 
 
 def toml_value(value: Any) -> str:
@@ -220,6 +225,13 @@ READERS: dict[str, tuple[tuple[str, ...], Callable[[Path, Path], list[str]]]] = 
         REGISTRY_NEEDS,
         lambda folder, settings: ["settings", "--make", "--settings", str(settings)],
     ),
+    "debug-job": (
+        DEBUG_JOB_NEEDS,
+        lambda folder, settings: [
+            *("debug-job", "--settings", str(settings), "--record", str(folder / "debug-job.json")),
+            *("--artifact", str(folder / "model_artifact.zip")),
+        ],
+    ),
 }
 
 
@@ -268,6 +280,7 @@ def test_every_command_that_reads_the_settings_names_what_is_wrong(
     assert str(settings) in line or variant.names in line
     assert (settings.read_bytes() if settings.exists() else None) == before  # capacity --write
     assert not (folder / "policy.json").exists() and not (folder / "catalog_model.json").exists()
+    assert not (folder / "debug-job.json").exists()
 
 
 def test_the_baked_settings_pass_every_command_that_reads_them(
@@ -281,6 +294,10 @@ def test_the_baked_settings_pass_every_command_that_reads_them(
     for command in ("capacity", "policies", "catalog", "checkpoint", "settings"):
         outcome = run(*READERS[command][1](folder, settings))
         assert outcome.status == 0, (command, outcome.err)
+    logged = filled()  # the debug job logs into the predict log group
+    logged["logging"]["predict_log_group_id"] = "ocid1.loggroup.oc1.iad.aaaa"
+    outcome = run(*READERS["debug-job"][1](folder, write(folder, toml_text(logged))))
+    assert outcome.status == 0 and '"maximumRuntimeInMinutes": 20' in outcome.out, outcome.err
 
 
 def test_a_folder_as_the_settings_file_is_named(folder: Path, run: Callable[..., Outcome]) -> None:
@@ -370,6 +387,8 @@ ARGUMENTS = {
     "capacity-body": (["capacity", "--target-rps", "1", "--p99-ms", "5", "--body", "lots"], "--body"),
     "capacity-ocpus": (["capacity", "--target-rps", "1", "--p99-ms", "5", "--ocpus", "-1"], "--ocpus"),
     "policies-no-group": (["policies"], "--group"),
+    "start-time-nan": (["start-time", "--seconds", "nan", "--container", "c"], "--seconds"),
+    "start-time-negative": (["start-time", "--seconds", "-1", "--container", "c"], "--seconds"),
     "no-such-command": (["deploy-everything"], "deploy-everything"),
 }
 
@@ -462,3 +481,15 @@ def test_deploy_local_names_an_artifact_that_is_no_zip(tmp_path: Path, run: Call
     artifact.write_text("not a zip")
     outcome = run("deploy-local", "--image", "x:1", "--cli", "/absent/cli", "--artifact", str(artifact))
     one_line_naming(outcome, "notazip")
+
+
+def test_start_time_records_the_time_when_the_engine_gives_no_log(
+    tmp_path: Path, run: Callable[..., Outcome]
+) -> None:
+    """`make run`'s record (start-time) with a container engine that can't be run: the time alone."""
+    output = tmp_path / "start-time.json"
+    argv = ["start-time", "--seconds", "12.34", "--container", "c", "--cli", "/absent/cli"]
+    outcome = run(*argv, "--output", str(output))
+    assert outcome.status == 0 and "healthy after 12.3 s (model load not logged)" in outcome.out
+    record = json.loads(output.read_text())
+    assert (record["healthy_seconds"], record["load_seconds"], record["workers"]) == (12.3, None, None)

@@ -13,13 +13,12 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import oci
 import pytest
-from conftest import ApiKey, received, signed_by
+from conftest import ApiKey, JsonStandIn, received, signed_by
 from oci.identity.models import Policy, identity_type_mapping
 
 from {{ cookiecutter.package_name }}_ops.oci_models import (
@@ -198,19 +197,10 @@ def test_the_command_prints_the_statements_and_the_oci_command(settings_file: Pa
     assert json.loads(options["--statements"])[0].startswith("Allow group 'Default'/'Data Scientists' to ")
 
 
-class Identity(BaseHTTPRequestHandler):
+class Identity(JsonStandIn):
     """IAM's CreatePolicy: records each request; answers the policy made, or ``refuse`` (status, code)."""
 
     script: dict[str, Any]
-    serialize: Callable[[Any], Any]
-
-    def _send(self, status: int, answer: Any) -> None:
-        payload = json.dumps(self.serialize(answer)).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
     def do_POST(self) -> None:
         call = received(self)
@@ -230,9 +220,6 @@ class Identity(BaseHTTPRequestHandler):
             lifecycle_state="ACTIVE",
         )
         self._send(200, made)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture

@@ -14,14 +14,13 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import oci
 import pytest
-from conftest import ApiKey, received, signed_by
+from conftest import ApiKey, JsonStandIn, received, signed_by
 from oci.vulnerability_scanning import models
 from oci.vulnerability_scanning.models import vulnerability_scanning_type_mapping
 
@@ -214,20 +213,11 @@ MADE = {
 }
 
 
-class Setup(BaseHTTPRequestHandler):
+class Setup(JsonStandIn):
     """CreateContainerScanRecipe and CreateContainerScanTarget: records each request; answers what
     was made, or the ``refuse`` entry of what was asked ("recipe", "target": status, code)."""
 
     script: dict[str, Any]
-    serialize: Callable[[Any], Any]
-
-    def _send(self, status: int, answer: Any) -> None:
-        payload = json.dumps(self.serialize(answer)).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
     def do_POST(self) -> None:
         call = received(self)
@@ -240,9 +230,6 @@ class Setup(BaseHTTPRequestHandler):
             return self._send(status, {"code": code, "message": f"the {what} is refused"})
         sent = json.loads(call.body)
         self._send(200, model(id=made_id, compartment_id=sent["compartmentId"], lifecycle_state="ACTIVE"))
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture
@@ -411,18 +398,9 @@ class Script:
     calls: list[tuple[str, dict[str, list[str]]]] = field(default_factory=list)
 
 
-class StandIn(BaseHTTPRequestHandler):
+class StandIn(JsonStandIn):
     script: Script
-    serialize: Callable[[Any], Any]
-
-    def _send(self, status: int, answer: Any) -> None:
-        payload = json.dumps(self.serialize(answer)).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("opc-request-id", "test-request")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+    answer_headers: ClassVar[dict[str, str]] = {"opc-request-id": "test-request"}
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -435,9 +413,6 @@ class StandIn(BaseHTTPRequestHandler):
             self._send(200, by_id[url.path])
         else:
             self._send(404, {"code": "NotAuthorizedOrNotFound", "message": f"{url.path} not found"})
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture

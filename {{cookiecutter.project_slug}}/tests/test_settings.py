@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import runpy
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +20,8 @@ from {{ cookiecutter.package_name }}.request_log import (
 from {{ cookiecutter.package_name }}.settings import Settings
 
 MODEL_FILE = "{{ cookiecutter.__model_file }}"
+WORKERS = {{ cookiecutter.__workers }}  # the baked default
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
 
 def test_defaults_point_at_the_service_mount() -> None:
@@ -45,6 +50,98 @@ def test_a_limit_that_is_not_a_whole_number_of_1_or_more_is_named(name: str, val
     message = str(refused.value)
     assert message.startswith(f"{name} must be a whole number, 1 or more (got ") and "\n" not in message
     assert repr(value)[:20].rstrip("'") in message
+
+
+@pytest.mark.parametrize(
+    ("env", "workers"),
+    [
+        pytest.param({}, WORKERS, id="default"),
+        pytest.param({"WORKERS": "3"}, 3, id="workers"),
+        pytest.param({"WEB_CONCURRENCY": "5"}, 5, id="web-concurrency"),
+        pytest.param({"WORKERS": "4", "WEB_CONCURRENCY": "4"}, 4, id="both-agree"),
+        pytest.param({"WORKERS": "", "WEB_CONCURRENCY": "256"}, 256, id="empty-is-unset"),
+    ],
+)
+def test_workers_or_web_concurrency_set_the_worker_count(env: dict[str, str], workers: int) -> None:
+    assert Settings.from_env(env).workers == workers
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param(
+            {"WORKERS": "2", "WEB_CONCURRENCY": "4"},
+            "WORKERS=2 and WEB_CONCURRENCY=4: both set the worker count and differ; keep one",
+            id="differ",
+        ),
+        pytest.param(
+            {"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY must be a whole number from 1 to 256", id="0"
+        ),
+        pytest.param({"WORKERS": "257"}, "WORKERS must be a whole number from 1 to 256", id="257"),
+    ],
+)
+def test_a_worker_count_out_of_range_or_two_that_differ_are_refused(
+    env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env(env)
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+
+
+def gunicorn_workers(monkeypatch: pytest.MonkeyPatch, **env: str) -> int:
+    """gunicorn.conf.py's ``workers`` under ``env`` (as gunicorn reads the file)."""
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the file puts src/ first
+    for name in ("WORKERS", "WEB_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(os.fspath(GUNICORN_CONF))["workers"]
+
+
+def test_gunicorn_takes_either_name_and_stops_in_one_line_when_they_differ(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert gunicorn_workers(monkeypatch) == WORKERS
+    assert gunicorn_workers(monkeypatch, WEB_CONCURRENCY="3") == 3
+    assert gunicorn_workers(monkeypatch, WORKERS="3", WEB_CONCURRENCY="3") == 3
+    with pytest.raises(SystemExit) as stopped:
+        gunicorn_workers(monkeypatch, WORKERS="2", WEB_CONCURRENCY="8")
+    assert stopped.value.code == (
+        "gunicorn.conf.py: WORKERS=2 and WEB_CONCURRENCY=8: both set the worker count and differ; "
+        "keep one, or give both the same value"
+    )
+
+
+def test_the_endpoint_paths_oci_calls_are_served_besides_predict_and_health() -> None:
+    default = Settings.from_env({})
+    assert (default.predict_paths, default.health_paths) == (("/predict",), ("/health",))
+    env = {"MODEL_DEPLOY_PREDICT_ENDPOINT": "/v1/score", "MODEL_DEPLOY_HEALTH_ENDPOINT": "/ready"}
+    configured = Settings.from_env(env)
+    assert configured.predict_paths == ("/predict", "/v1/score")
+    assert configured.health_paths == ("/health", "/ready")
+    assert Settings.from_env({"MODEL_DEPLOY_PREDICT_ENDPOINT": "/predict"}).predict_paths == ("/predict",)
+    assert Settings.from_env({"MODEL_DEPLOY_HEALTH_ENDPOINT": ""}).health_paths == ("/health",)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        pytest.param(
+            {"MODEL_DEPLOY_PREDICT_ENDPOINT": "score"},
+            "MODEL_DEPLOY_PREDICT_ENDPOINT: 'score' must be a path starting with '/'",
+            id="no-slash",
+        ),
+        pytest.param(
+            {"MODEL_DEPLOY_HEALTH_ENDPOINT": "/predict"},
+            "MODEL_DEPLOY_PREDICT_ENDPOINT and MODEL_DEPLOY_HEALTH_ENDPOINT: /predict would be both",
+            id="health-on-predict",
+        ),
+    ],
+)
+def test_an_endpoint_path_that_is_not_one_stops_the_start(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env(env)
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
 
 
 def test_log_lines_are_one_json_object_each() -> None:

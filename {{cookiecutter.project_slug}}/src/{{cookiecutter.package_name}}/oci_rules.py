@@ -16,6 +16,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 PORT_MIN = 1024
 PORT_MAX = 65535
@@ -289,6 +290,178 @@ def check_environment(environment: Mapping[str, str], where: str = "container.en
         problems.append(
             f"{where}: {size} bytes of keys and values; OCI takes less than {MAX_ENVIRONMENT_BYTES}: "
             "put the rest in a file of the model artifact or in Object Storage"
+        )
+    return problems
+
+
+# OCI's configuration overrides: variables of a deployment's environment that the service itself
+# reads, or that Oracle's samples set for it (oracle-samples/oci-data-science-ai-samples:
+# model-deployment/containers/llama2/README.md, "Troubleshooting", and the NIM, vLLM and Triton
+# TensorRT samples; ADS's ModelDeploymentInfrastructure.with_web_concurrency sets WEB_CONCURRENCY).
+PREDICT_PATH, HEALTH_PATH = "/predict", "/health"  # the BYOC contract's routes (the platform document)
+# "Max value allowed is 240" (the llama2 sample); Oracle documents no least value: ours, 1 minute.
+MIN_DEPLOYMENT_TIMEOUT_MINUTES, MAX_DEPLOYMENT_TIMEOUT_MINUTES = 1, 240
+# "as high as max boot volumes allowed" (the llama2 sample): OCI Block Volume's boot volumes take
+# 50 GB to 32 TB.
+MIN_STORAGE_GB, MAX_STORAGE_GB = 50, 32 * 1024
+# A path OCI routes to: "/", or segments of RFC 3986's unreserved characters, none starting with "."
+# (no "." or ".." a client would fold away), an optional "/" at the end. At most 200 characters:
+# ours, a route a gateway maps, not data.
+ENDPOINT_PATH_RE = re.compile(r"/|(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+/?")
+MAX_ENDPOINT_PATH_CHARS = 200
+# docker run --shm-size: a whole number of bytes, or of k, m or g (powers of 1024), as the samples
+# write it ("10g"); at most the instance's memory (ours: /dev/shm is memory).
+SHM_SIZE_RE = re.compile(r"([1-9][0-9]{0,14})([bkmg]?)", re.IGNORECASE)
+SHM_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+class Override(NamedTuple):
+    does: str  # what the service (or the scorer) does with it
+    takes: str  # the values the pre-flight accepts
+
+
+OVERRIDES: dict[str, Override] = {
+    "MODEL_DEPLOY_PREDICT_ENDPOINT": Override(
+        f"the path OCI sends {PREDICT_PATH} calls to; the scorer serves it as well as {PREDICT_PATH}",
+        f"a path starting with '/', at most {MAX_ENDPOINT_PATH_CHARS} characters, not the health path",
+    ),
+    "MODEL_DEPLOY_HEALTH_ENDPOINT": Override(
+        f"the path of OCI's health check; the scorer serves it as well as {HEALTH_PATH}",
+        f"a path starting with '/', at most {MAX_ENDPOINT_PATH_CHARS} characters, not the predict path",
+    ),
+    "WEB_CONCURRENCY": Override(
+        "the scorer's worker processes, as WORKERS (ADS's with_web_concurrency sets it)",
+        f"a whole number from 1 to {MAX_WORKERS}; the same as WORKERS when both are set",
+    ),
+    "DEPLOYMENT_TIMEOUT_IN_MINUTES": Override(
+        "how long a create or update may run before 'Workflow timed out'",
+        f"a whole number of minutes from {MIN_DEPLOYMENT_TIMEOUT_MINUTES} to {MAX_DEPLOYMENT_TIMEOUT_MINUTES}",
+    ),
+    "STORAGE_SIZE_IN_GB": Override(
+        "the instance's boot volume, which holds the image and the unzipped artifact",
+        f"a whole number of GB from {MIN_STORAGE_GB} to {MAX_STORAGE_GB}",
+    ),
+    "SHM_SIZE": Override(
+        "the container's shared memory (/dev/shm), as docker run --shm-size",
+        "a size such as 512m or 10g (b, k, m, g), at most the instance's memory",
+    ),
+    "MODEL_DEPLOY_ENABLE_STREAMING": Override(
+        "streams each answer as the model makes it",
+        "refused: the scorer answers each call with one JSON body, it does not stream",
+    ),
+}
+
+
+def setting_name(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def check_endpoint_paths(environment: Mapping[str, str], where: str = "container.environment") -> list[str]:
+    """MODEL_DEPLOY_PREDICT_ENDPOINT and MODEL_DEPLOY_HEALTH_ENDPOINT: each a path, neither the other's
+    (the scorer serves /predict and /health besides them, so neither may be those of the other)."""
+    problems, paths = [], {}
+    for key, kind, default in (
+        ("MODEL_DEPLOY_PREDICT_ENDPOINT", "predict", PREDICT_PATH),
+        ("MODEL_DEPLOY_HEALTH_ENDPOINT", "health", HEALTH_PATH),
+    ):
+        value = environment.get(key)
+        paths[kind] = {default}
+        if value is None:
+            continue
+        if len(value) > MAX_ENDPOINT_PATH_CHARS or not ENDPOINT_PATH_RE.fullmatch(value):
+            problems.append(
+                f"{setting_name(where, key)}: {shown(value)} must be a path starting with '/': letters, "
+                "digits, '.', '_', '~' and '-' between single '/'s, no part starting with '.', "
+                f"at most {MAX_ENDPOINT_PATH_CHARS} characters (leave the key out for {default})"
+            )
+        else:
+            paths[kind].add(value)
+    if not problems and (shared := paths["predict"] & paths["health"]):
+        both = ", ".join(sorted(shared))
+        problems.append(
+            f"{setting_name(where, 'MODEL_DEPLOY_PREDICT_ENDPOINT')} and MODEL_DEPLOY_HEALTH_ENDPOINT: "
+            f"{both} would be both the predict path and the health path (the scorer also serves "
+            f"{PREDICT_PATH} and {HEALTH_PATH}); give each its own path"
+        )
+    return problems
+
+
+def check_whole(where: str, key: str, value: str, low: int, high: int, unit: str = "") -> str | None:
+    """``value`` the digits of a whole number from ``low`` to ``high``, or why not."""
+    if NUMBER_RE.fullmatch(value) and low <= int(value) <= high:
+        return None
+    return f"{setting_name(where, key)}: {shown(value)} must be a whole number{unit} from {low} to {high}"
+
+
+def shm_bytes(value: str) -> int | None:
+    """The bytes of a --shm-size value ("10g", "512m", "1048576"), or None when it is not one."""
+    found = SHM_SIZE_RE.fullmatch(value)
+    return int(found[1]) * SHM_UNITS[found[2].lower()] if found else None
+
+
+def check_overrides(
+    environment: Mapping[str, str],
+    where: str = "container.environment",
+    memory_gbs: object = None,
+    triton: bool = False,
+) -> list[str]:
+    """OCI's configuration overrides (OVERRIDES) in their ranges and forms: one line each for a key,
+    its value and what it takes. ``memory_gbs``: the instance's memory, SHM_SIZE's upper bound;
+    ``triton``: a CONTAINER_TYPE=TRITON deployment, where OCI maps the endpoints onto Triton's own
+    and no gunicorn (nor the scorer) runs."""
+    env = {key: str(value) for key, value in environment.items()}
+    problems = []
+    if triton:
+        problems += [
+            f"{setting_name(where, key)}: CONTAINER_TYPE=TRITON: OCI routes /predict and the health check "
+            "to tritonserver's own endpoints; leave it out"
+            for key in ("MODEL_DEPLOY_PREDICT_ENDPOINT", "MODEL_DEPLOY_HEALTH_ENDPOINT")
+            if key in env
+        ]
+        if "WEB_CONCURRENCY" in env:
+            problems.append(
+                f"{setting_name(where, 'WEB_CONCURRENCY')}: tritonserver runs no gunicorn workers; "
+                "its own options go in container.cmd"
+            )
+    else:
+        problems += check_endpoint_paths(env, where)
+        counts = {key: env[key] for key in ("WORKERS", "WEB_CONCURRENCY") if key in env}
+        found = [check_whole(where, key, value, 1, MAX_WORKERS) for key, value in counts.items()]
+        problems += [problem for problem in found if problem]
+        if not any(found) and len({int(value) for value in counts.values()}) > 1:
+            problems.append(
+                f"{where or 'environment'}: WORKERS ({counts['WORKERS']}) and WEB_CONCURRENCY "
+                f"({counts['WEB_CONCURRENCY']}) both set the worker count and differ: keep one, "
+                "or give both the same value"
+            )
+    for key, low, high, unit in (
+        (
+            "DEPLOYMENT_TIMEOUT_IN_MINUTES",
+            MIN_DEPLOYMENT_TIMEOUT_MINUTES,
+            MAX_DEPLOYMENT_TIMEOUT_MINUTES,
+            " of minutes",
+        ),
+        ("STORAGE_SIZE_IN_GB", MIN_STORAGE_GB, MAX_STORAGE_GB, " of GB"),
+    ):
+        if key in env and (problem := check_whole(where, key, env[key], low, high, unit)):
+            problems.append(problem)
+    if "SHM_SIZE" in env:
+        size = shm_bytes(env["SHM_SIZE"])
+        name = setting_name(where, "SHM_SIZE")
+        if size is None:
+            problems.append(
+                f"{name}: {shown(env['SHM_SIZE'])} must be a size as docker's --shm-size takes it: "
+                "a whole number above 0, then b, k, m or g (such as 512m or 10g)"
+            )
+        elif is_number(memory_gbs, whole=False) and size > memory_gbs * SHM_UNITS["g"]:
+            problems.append(
+                f"{name}: {env['SHM_SIZE']} is more than the instance's memory ({memory_gbs:g} GB): "
+                "/dev/shm is memory; ask for less, or for instances.memory_in_gbs to match"
+            )
+    if "MODEL_DEPLOY_ENABLE_STREAMING" in env and not triton:
+        problems.append(
+            f"{setting_name(where, 'MODEL_DEPLOY_ENABLE_STREAMING')}: {shown(env['MODEL_DEPLOY_ENABLE_STREAMING'])} "
+            "is refused: the scorer answers each call with one JSON body, it does not stream; leave it out"
         )
     return problems
 

@@ -44,7 +44,8 @@ from {{ cookiecutter.package_name }}.oci_rules import (
 from {{ cookiecutter.package_name }}.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
 
-from .project import PROJECT
+from .failure_risks import sizes_record
+from .project import PROJECT, write_json
 {%- if cookiecutter.server == "triton" %}
 from .triton_repository import RepositoryError, check_repository
 {%- endif %}
@@ -258,6 +259,20 @@ def make_repository_artifact(repository: Path, output: Path, limit: int = MAX_AR
     return write_zip(artifact_files(repository)[0], output, limit)
 {% endif %}
 
+def record_sizes(output: Path, files: list[tuple[str, Path]], sha256: str) -> dict[str, int | str]:
+    """Write the zip's size and what it unpacks to (the sum of its files' sizes), for the
+    pre-flight's storage check (failure_risks.py); return the record."""
+    record: dict[str, int | str] = {
+        "artifact": output.name,
+        "sha256": sha256,
+        "zip_bytes": output.stat().st_size,
+        "unpacked_bytes": sum(path.stat().st_size for _, path in files),
+        "files": len(files),
+    }
+    write_json(sizes_record(output), record)
+    return record
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", type=Path, default=PROJECT / "model_artifact")
     parser.add_argument("--output", type=Path, default=PROJECT / "dist" / "model_artifact.zip")
@@ -270,7 +285,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     output = args.output.resolve()
-    for stale in (output, output.with_name(output.name + ".sha256")):
+    for stale in (output, output.with_name(output.name + ".sha256"), sizes_record(output)):
         stale.unlink(missing_ok=True)  # never leave a zip that looks like this run's
     try:
 {%- if cookiecutter.server == "triton" %}
@@ -303,7 +318,11 @@ def run(args: argparse.Namespace) -> int:
         )
     size = output.stat().st_size
     output.with_name(output.name + ".sha256").write_text(f"{sha256}  {output.name}\n")
+    sizes = record_sizes(output, files, sha256)
     print(f"{output} {size} bytes sha256:{sha256}")
+    print(
+        f"  unpacks to {sizes['unpacked_bytes']} bytes in {sizes['files']} files (recorded in {sizes_record(output).name})"
+    )
     if size > MAX_DIRECT_ARTIFACT_BYTES:
         print("over 2 GB: upload it through Object Storage (large model artifact)", file=sys.stderr)
     return 0

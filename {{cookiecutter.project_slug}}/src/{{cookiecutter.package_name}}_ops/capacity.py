@@ -102,8 +102,9 @@ class Plan:
     bandwidth_mbps: int
     lines: tuple[str, ...]  # the arithmetic, for people
 
-    def settings(self) -> dict[tuple[str, str], Any]:
-        """(section, key): value, as deploy/deployment.toml spells them."""
+    def settings(self, worker_keys: tuple[str, ...] = ("WORKERS",)) -> dict[tuple[str, str], Any]:
+        """(section, key): value, as deploy/deployment.toml spells them; the worker count under
+        each of ``worker_keys`` (WORKERS, WEB_CONCURRENCY: the ones the file has)."""
         return {
             ("instances", "ocpus"): self.ocpus,
             ("instances", "count"): self.count,
@@ -112,9 +113,15 @@ class Plan:
             ("autoscaling", "minimum_instances"): self.count,
             ("autoscaling", "maximum_instances"): self.maximum,
 {%- if cookiecutter.server != "triton" %}
-            ("container.environment", "WORKERS"): str(self.workers),
+            **{("container.environment", key): str(self.workers) for key in worker_keys},
 {%- endif %}
         }
+
+
+def worker_keys(settings: dict[str, Any]) -> tuple[str, ...]:
+    """The names the settings file gives the worker count (both, if it has both: they must agree)."""
+    environment = settings.get("container", {}).get("environment", {})
+    return tuple(key for key in ("WORKERS", "WEB_CONCURRENCY") if key in environment) or ("WORKERS",)
 
 
 # What the plan reads of deploy/deployment.toml (--write also replaces the keys of Plan.settings).
@@ -173,6 +180,29 @@ def batched_as_deployed(points: list[dict[str, Any]], size: int) -> tuple[list[d
     return chosen, f"batching: {word} (MAX_BATCH_SIZE {size}): the bench's points with batching {word}"
 
 
+def busy_cpus(workers: int, cpus: int) -> int:
+    """The CPUs ``workers`` processes can keep busy on ``cpus``: a CPU of this machine counts as a
+    vCPU of the shape (the module's note), and a worker uses one CPU at most."""
+    return min(workers, cpus)
+
+
+def instance_vcpus(settings: dict[str, Any], ocpus: int | None = None) -> tuple[str, int, int]:
+    """The shape, its OCPUs (``ocpus``, else the settings') and the vCPUs of one instance;
+    CapacityError when the settings lack them or OCI would refuse them."""
+    try:
+        shape, ocpus = settings["instances"]["shape"], ocpus or settings["instances"]["ocpus"]
+    except (KeyError, TypeError) as error:
+        raise CapacityError(f"the settings lack {error}: see the project's deploy/deployment.toml") from None
+    most_ocpus = FLEX_SHAPES.get(str(shape), MOST_OF_ANY_SHAPE)[0]
+    for problem in (
+        check_shape(shape),
+        check_range("instances.ocpus", ocpus, 1, most_ocpus, of=f" on {shape} (whole OCPUs here)"),
+    ):
+        if problem:
+            raise CapacityError(problem)
+    return shape, ocpus, ocpus * vcpus_per_ocpu(shape)
+
+
 def plan(bench: dict[str, Any], settings: dict[str, Any], args: argparse.Namespace) -> Plan:
     """What reaches ``args.target_rps`` within ``args.p99_ms``; CapacityError when nothing measured does."""
     points = [
@@ -193,25 +223,21 @@ def plan(bench: dict[str, Any], settings: dict[str, Any], args: argparse.Namespa
             f"{fastest['p99_ms']:.1f} ms at {fastest['connections']} connections): allow more, or serve faster"
         )
     best = max(within, key=lambda point: point["rps"])
-    cpus = min(bench["workers"], bench["cpus"])  # the CPUs the workers could keep busy
+    cpus = busy_cpus(bench["workers"], bench["cpus"])
     per_cpu = best["rps"] / cpus
+    shape, ocpus, vcpus = instance_vcpus(settings, args.ocpus)
     try:
         instances, autoscaling = settings["instances"], settings["autoscaling"]
-        shape, ocpus = instances["shape"], args.ocpus or instances["ocpus"]
         percent, bandwidth_now = autoscaling["cpu_scale_out_percent"], instances["bandwidth_mbps"]
     except (KeyError, TypeError) as error:
         raise CapacityError(f"the settings lack {error}: see the project's deploy/deployment.toml") from None
-    most_ocpus = FLEX_SHAPES.get(str(shape), MOST_OF_ANY_SHAPE)[0]
     for problem in (
-        check_shape(shape),
-        check_range("instances.ocpus", ocpus, 1, most_ocpus, of=f" on {shape} (whole OCPUs here)"),
         check_range("autoscaling.cpu_scale_out_percent", percent, 1, MAX_PERCENT),
         check_range("instances.bandwidth_mbps", bandwidth_now, 1, MAX_API_INT),
     ):
         if problem:
             raise CapacityError(problem)
     load = percent / 100
-    vcpus = ocpus * vcpus_per_ocpu(shape)
     per_instance = per_cpu * vcpus * load
     peak = args.peak_rps or 2 * args.target_rps
     if not peak / per_instance < MAX_API_INT:  # no count OCI takes (and never infinity)
@@ -281,11 +307,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print("\n".join(result.lines))
     print("\nthe plan, in deploy/deployment.toml's words:")
-    for (section, key), value in result.settings().items():
+    planned = result.settings(worker_keys(settings))
+    for (section, key), value in planned.items():
         print(f"  [{section}] {key} = {toml_value(value)}")
     if args.write:
         try:
-            write_text(args.settings, with_plan(args.settings.read_text(), result.settings()))
+            write_text(args.settings, with_plan(args.settings.read_text(), planned))
         except CapacityError as error:
             print(f"not written: {error}", file=sys.stderr)
             return 1

@@ -1,7 +1,8 @@
 """Write the OCI model deployment requests from deploy/deployment.toml, after a pre-flight.
 
 The pre-flight checks what OCI would reject, before anything is sent: ports,
-CMD + ENTRYPOINT size, environment variables, the image and its digest as one
+CMD + ENTRYPOINT size, environment variables (OCI's configuration overrides in their ranges and
+forms: MODEL_DEPLOY_PREDICT_ENDPOINT, WEB_CONCURRENCY ...), the image and its digest as one
 pushed pair (deploy/pushed-image.json, written by ``make push``), the registry (OCIR
 of the deployment's region), the pushed image's size (16 GB) and platform (the
 shape's CPU), the OCIDs filled in (each matched whole), the shape's name, its OCPUs and
@@ -36,11 +37,13 @@ from {{ cookiecutter.package_name }}.oci_rules import (
     check_freeform_tags,
     check_instances,
     check_ocid,
+    check_overrides,
     check_port,
     check_registry,
     platform_of_shape,
 )
 
+from .failure_risks import add_record_arguments, risk_warnings
 from .oci_models import ModelMismatch, check_body
 from .project import REQUIRED_KEYS, SETTINGS, SettingsError, read_settings, write_json
 from .push_record import RECORD, RecordError, load_record
@@ -140,6 +143,12 @@ def preflight(settings: dict[str, Any]) -> None:
     if problem := check_command(container.get("cmd", []), container.get("entrypoint", [])):
         problems.append(problem)
     problems += check_environment(environment_variables(container))
+    # OCI's configuration overrides (oci_rules.OVERRIDES): ranges, forms, WORKERS = WEB_CONCURRENCY.
+    problems += check_overrides(
+        container.get("environment", {}),
+        memory_gbs=settings["instances"].get("memory_in_gbs"),
+        triton=is_triton(container),
+    )
     problems += image_problems(settings)
     problems += check_freeform_tags(settings["freeform_tags"])
     problems += check_instances(settings["instances"])
@@ -250,6 +259,15 @@ def scaling_policy(settings: dict[str, Any]) -> Body:
     }
 
 
+def shape_config(instances: dict[str, Any], key: str) -> Body:
+    """``{key: {ocpus, memoryInGBs}}`` of ``[instances]`` for a flexible shape, {} for another: a
+    fixed shape comes with its own (ADS sends them for ``Flex`` shapes only, to deployments and
+    jobs alike: ModelDeployment's instance configuration; DataScienceJob refuses them otherwise)."""
+    if not instances["shape"].endswith(".Flex"):
+        return {}
+    return {key: {"ocpus": instances["ocpus"], "memoryInGBs": instances["memory_in_gbs"]}}
+
+
 def deployment_configuration(settings: dict[str, Any], update: bool = False) -> Body:
     instances = settings["instances"]
     return {
@@ -258,10 +276,7 @@ def deployment_configuration(settings: dict[str, Any], update: bool = False) -> 
             "modelId": settings["model_id"],
             "instanceConfiguration": {
                 "instanceShapeName": instances["shape"],
-                "modelDeploymentInstanceShapeConfigDetails": {
-                    "ocpus": instances["ocpus"],
-                    "memoryInGBs": instances["memory_in_gbs"],
-                },
+                **shape_config(instances, "modelDeploymentInstanceShapeConfigDetails"),
             },
             "scalingPolicy": scaling_policy(settings),
             "bandwidthMbps": instances["bandwidth_mbps"],
@@ -308,6 +323,7 @@ def request_bodies(settings: dict[str, Any]) -> tuple[Body, Body]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--settings", type=Path, default=SETTINGS)
     parser.add_argument("--print-cmd", action="store_true", help="print the container's command and stop")
+    add_record_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -341,4 +357,6 @@ def run(args: argparse.Namespace) -> int:
         write_json(path, body)
         print(f"wrote {path}")
     print(f"deploys {image}@{digest}; {LIFETIME}")
+    for warning in risk_warnings(settings, args.records, args.sizes):  # warnings: the bodies are written
+        print(f"warning: {warning}", file=sys.stderr)
     return 0

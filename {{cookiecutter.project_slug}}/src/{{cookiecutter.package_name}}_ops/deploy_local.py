@@ -6,7 +6,8 @@ read-only at /opt/ds/model/deployed_model, start the container with the
 deployment's environment variables and port, apply the health policy (``curl
 -f /health`` inside the container, 3 s timeout, 3 retries; the interval
 shortened locally), give up when it is not healthy by the deadline (10 minutes,
-as the service), then send a sample /predict and print a short report.
+as the service), record how long it took (dist/start-time.json, start_record.py: the
+pre-flight scales it to the shape), then send a sample /predict and print a short report.
 Works with docker or podman.
 
     python -m {{ cookiecutter.package_name }}_ops deploy-local --image NAME:TAG [--cli docker] [--artifact dist/model_artifact.zip]
@@ -27,7 +28,7 @@ import urllib.request
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from {{ cookiecutter.package_name }}.oci_rules import (
     MAX_ARTIFACT_BYTES,
@@ -39,6 +40,7 @@ from .artifact import model_code_note
 from .deploy_config import environment_variables
 from .errors import InputError
 from .project import PROJECT, read_settings
+from .start_record import START_RECORD, container_logs, described, engine_cpus, image_id, record_start
 
 CONTAINER_NAME = "{{ cookiecutter.project_slug }}-deploy-local"
 HEALTH_TIMEOUT, HEALTH_RETRIES = 3, 3
@@ -207,6 +209,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deadline", type=float, default=600, help="seconds to become healthy")
     parser.add_argument("--interval", type=float, default=2, help="seconds between health checks")
     parser.add_argument("--request", type=Path, default=PROJECT / "sample_request.json")
+    parser.add_argument("--record", type=Path, default=START_RECORD, help="where the start time is recorded")
     parser.add_argument(
         "--max-unpacked-bytes",
         type=positive_bytes,
@@ -229,6 +232,14 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(mount, ignore_errors=True)
 
 
+def record_started(
+    args: argparse.Namespace, logs: str, seconds: float | None, given: float | None = None
+) -> dict[str, Any]:
+    """Record the start in ``args.record``: ``seconds`` to healthy, or None and the ``given`` seconds."""
+    cpus, local_id = engine_cpus(args.cli), image_id(args.cli, args.image)
+    return record_start(args.record, "make deploy-local", seconds, logs, cpus, args.image, local_id, given)
+
+
 def start(args: argparse.Namespace, mount: Path, port: int, environment: dict[str, str]) -> int:
     """Steps 2 to 4: run the image on the unpacked artifact, wait until healthy, one prediction."""
     try:
@@ -238,15 +249,20 @@ def start(args: argparse.Namespace, mount: Path, port: int, environment: dict[st
         command += ["--mount", f"type=bind,src={mount},dst={MODEL_MOUNT},readonly", args.image]
         subprocess.run(command, check=True, capture_output=True)
         print(f"2. started {args.image} as {args.name}, {MODEL_MOUNT} read-only, env {sorted(environment)}")
+        started = time.monotonic()
         try:
             seconds = wait_healthy(args.cli, args.name, port, args.deadline, args.interval)
         except RuntimeError as error:
-            logs = subprocess.run([args.cli, "logs", args.name], capture_output=True, text=True)
-            print(logs.stdout[-4000:] + logs.stderr[-4000:], file=sys.stderr)
+            logs = container_logs(args.cli, args.name)
+            print(logs.strip()[-8000:], file=sys.stderr)
             print(f"3. FAILED: {error}", file=sys.stderr)
+            record = record_started(args, logs, None, time.monotonic() - started)
+            print(f"   recorded in {args.record}: {described(record)}", file=sys.stderr)
             return 1
         policy = f"curl -f /health inside the container, {HEALTH_TIMEOUT} s timeout"
         print(f"3. healthy after {seconds:.1f} s ({policy})")
+        record = record_started(args, container_logs(args.cli, args.name), seconds)
+        print(f"   recorded in {args.record}: {described(record)}")
         print(f"4. POST /predict {args.request.name} -> {predict(port, args.request.read_bytes())}")
         return 0
     finally:

@@ -50,6 +50,8 @@ from {{ cookiecutter.package_name }}.oci_rules import (
     region_of_registry,
 )
 
+from .errors import amount
+
 # The modules that read TOML (tomllib: Python 3.11) are imported once the Python check passed.
 SETTINGS_NAME = "deployment.toml"
 PYTHON_VERSION = "{{ cookiecutter.python_version }}"
@@ -92,17 +94,6 @@ def port_number(text: str) -> int:
     return int(text)
 
 
-def gigabytes(text: str) -> float:
-    """A size in GB, 0 or more (argparse's type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GB, 0 or more")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stage",
@@ -120,7 +111,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--namespace", help="the tenancy's object storage namespace (default: deployment.toml's)"
     )
     parser.add_argument("--port", type=port_number, default=os.environ.get("PORT", str(PORT)))
-    parser.add_argument("--min-free-gb", type=gigabytes, default=MIN_FREE_GB, help=f"default {MIN_FREE_GB:g}")
+    parser.add_argument(
+        "--min-free-gb", type=amount("GB"), default=MIN_FREE_GB, help=f"default {MIN_FREE_GB:g}"
+    )
     parser.add_argument("--profile", default=os.environ.get("OCI_CLI_PROFILE", "DEFAULT"))
     parser.add_argument("--config", default=os.environ.get("OCI_CLI_CONFIG_FILE", "~/.oci/config"))
     parser.add_argument("--settings", type=Path, help="default: deploy/deployment.toml")

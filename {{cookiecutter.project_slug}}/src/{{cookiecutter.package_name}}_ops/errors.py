@@ -7,8 +7,26 @@ only: `make doctor` imports the command line before .venv exists, with any Pytho
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
+
 BAD_INPUT = 2  # the exit status, as argparse's for a bad argument
 
 
 class InputError(ValueError):
     """A file or argument is not what the command expects; the message says which and what is."""
+
+
+def amount(unit: str) -> Callable[[str], float]:
+    """An argparse type: a finite number of unit, 0 or more (a usage error otherwise)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of {unit}, 0 or more")
+        return value
+
+    return parse

@@ -16,6 +16,7 @@ for CI); ``delete`` then forgets the recorded OCID.
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import time
 from collections.abc import Callable
@@ -23,7 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from . import oci_client
-from .project import DEPLOYMENT_ID_FILE, PROJECT, recorded_deployment_id, write_json
+from .failure_risks import add_record_arguments, explain_failure
+from .project import (
+    DEPLOYMENT_ID_FILE,
+    PROJECT,
+    SETTINGS,
+    SettingsError,
+    read_settings,
+    recorded_deployment_id,
+    write_json,
+)
+from .push_record import RECORD as PUSH_RECORD
+from .push_record import RecordError, load_record
 
 HELP = {
     "status": "Print the deployment's state, URL, image and shape; --wait follows it until it settles",
@@ -56,6 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--interval", type=float, default=15.0, help="seconds between polls (default 15)")
         parser.add_argument("--timeout", type=float, default=1800.0, help="give up after (default 1800 s)")
         parser.add_argument("--json", type=Path, help="write the deployment's JSON (camelCase) here")
+        parser.add_argument(
+            "--settings", type=Path, default=SETTINGS, help="for FAILED: the settings deployed"
+        )
+        add_record_arguments(parser, "for FAILED: ")
     if command in CONFIRMED:
         parser.add_argument("--yes", action="store_true", help="do not ask for the deployment's name")
     oci_client.add_arguments(parser)
@@ -72,13 +88,17 @@ def get(client: Any, deployment_id: str) -> Any:
     return call("get the deployment", client.get_model_deployment, deployment_id).data
 
 
-def shape(deployment: Any) -> str | None:
-    """Shape, OCPUs and memory, and instances, e.g. "VM.Standard.E4.Flex (1 OCPU, 16 GB), 1 instance"."""
+def infrastructure(deployment: Any) -> Any:
+    """The part of the deployment that holds its instance configuration and scaling policy."""
     details = deployment.model_deployment_configuration_details
-    infrastructure = getattr(details, "infrastructure_configuration_details", None) or getattr(
+    return getattr(details, "infrastructure_configuration_details", None) or getattr(
         details, "model_configuration_details", None
     )
-    instance = getattr(infrastructure, "instance_configuration", None)
+
+
+def shape(deployment: Any) -> str | None:
+    """Shape, OCPUs and memory, and instances, e.g. "VM.Standard.E4.Flex (1 OCPU, 16 GB), 1 instance"."""
+    instance = getattr(infrastructure(deployment), "instance_configuration", None)
     if instance is None:
         return None
     text = instance.instance_shape_name or "unknown shape"
@@ -87,7 +107,7 @@ def shape(deployment: Any) -> str | None:
         text += f" ({config.ocpus:g} OCPU" + (
             f", {config.memory_in_gbs:g} GB)" if config.memory_in_gbs else ")"
         )
-    return f"{text}, {instances(getattr(infrastructure, 'scaling_policy', None))}"
+    return f"{text}, {instances(getattr(infrastructure(deployment), 'scaling_policy', None))}"
 
 
 def instances(policy: Any) -> str:
@@ -150,6 +170,41 @@ def work_request_errors(client: Any, deployment: Any) -> list[str]:
     return lines
 
 
+def as_deployed(settings: dict[str, Any] | None, deployment: Any) -> dict[str, Any]:
+    """``settings`` with what the deployment runs with in their place: its environment variables
+    (STORAGE_SIZE_IN_GB, DEPLOYMENT_TIMEOUT_IN_MINUTES, WORKERS, the endpoint variables ...), its
+    shape and OCPUs, where the deployment states them."""
+    deployed = copy.deepcopy(settings) if settings else {}
+    details = deployment.model_deployment_configuration_details
+    environment = getattr(details, "environment_configuration_details", None)
+    if environment is not None:
+        deployed.setdefault("container", {})["environment"] = dict(environment.environment_variables or {})
+    instance = getattr(infrastructure(deployment), "instance_configuration", None)
+    if instance is not None and instance.instance_shape_name:
+        instances = deployed.setdefault("instances", {})
+        instances["shape"] = instance.instance_shape_name
+        config = instance.model_deployment_instance_shape_config_details
+        if config is not None and config.ocpus:
+            instances["ocpus"] = int(config.ocpus) if float(config.ocpus).is_integer() else config.ocpus
+    return deployed
+
+
+def explanation(deployment: Any, errors: str, args: argparse.Namespace) -> list[str]:
+    """The likely causes of the errors, with the evidence of this project's records and settings as
+    deployed, then where to look next."""
+    try:
+        settings = read_settings(args.settings, ())
+    except SettingsError:
+        settings = None  # the explanation goes without the settings' evidence
+    local = ((settings or {}).get("container") or {}).get("environment") or {}
+    deployed = as_deployed(settings, deployment)
+    try:
+        deployed["pushed"] = load_record(args.settings.parent / PUSH_RECORD.name)
+    except RecordError:
+        deployed["pushed"] = None  # the start record's image is not compared
+    return explain_failure(errors, deployed, local if settings else None, args.records, args.sizes)
+
+
 def status(client: Any, deployment_id: str, args: argparse.Namespace) -> int:
     deployment = get(client, deployment_id)
     print("\n".join(describe(deployment)), flush=True)
@@ -170,7 +225,10 @@ def status(client: Any, deployment_id: str, args: argparse.Namespace) -> int:
         print(f"wrote the deployment to {args.json}")
     state = deployment.lifecycle_state
     if state in FAILED:
-        print("\n".join(work_request_errors(client, deployment)), file=sys.stderr)
+        errors = work_request_errors(client, deployment)
+        print("\n".join(errors), file=sys.stderr)
+        if explained := explanation(deployment, "\n".join(errors), args):
+            print("\n".join(explained), file=sys.stderr)
         return 1
     if state in CHANGING and args.wait:
         print(f"still {state} after {args.timeout:g} s: give it more --timeout", file=sys.stderr)

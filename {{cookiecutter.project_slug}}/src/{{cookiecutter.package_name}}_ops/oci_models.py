@@ -9,6 +9,7 @@ into JSON and fails when anything was dropped or changed on the way.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from oci.data_science.models import data_science_type_mapping
@@ -43,6 +44,8 @@ def to_sdk_model(
         return {
             key: to_sdk_model(value, value_type, f"{where}.{key}", mapping) for key, value in data.items()
         }
+    if type_name == "datetime" and not is_rfc3339(data):
+        raise ModelMismatch(f"{where}: {data!r} is not an RFC 3339 time (2025-01-31T12:00:00.000Z)")
     if type_name not in mapping:
         kinds = PRIMITIVES.get(type_name, (object,))
         if not isinstance(data, kinds) or (type_name in {"int", "float"} and isinstance(data, bool)):
@@ -66,6 +69,16 @@ def to_sdk_model(
         )
     except ValueError as error:  # the SDK's own check of enum values
         raise ModelMismatch(f"{where}: {error}") from None
+
+
+def is_rfc3339(value: Any) -> bool:
+    """Whether ``value`` is a time as OCI takes it in JSON: RFC 3339 text with its offset (or Z)."""
+    if not isinstance(value, str) or "T" not in value:
+        return False
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def to_json(value: Any) -> Any:

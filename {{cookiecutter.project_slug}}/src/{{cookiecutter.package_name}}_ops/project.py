@@ -35,6 +35,8 @@ SETTINGS = DEPLOY / "deployment.toml"
 DEPLOYMENT_ID_FILE = DEPLOY / "deployment-id.txt"
 # Written by `make catalog CATALOG_RUN=1`: the model it created in the catalog, for `make teardown`.
 CATALOG_MODEL_ID_FILE = DEPLOY / "catalog-model-id.txt"
+# Written by `make debug-job DEBUG_JOB_RUN=1`: the jobs it created and their runs, for `make teardown`.
+DEBUG_JOB_RECORD = DEPLOY / "debug-job.json"
 
 
 class SettingsError(InputError):
@@ -110,6 +112,16 @@ SCHEMA: Schema = {
             f"{kind}_log{part}_id": (TEXT, OPTIONAL)
             for kind in ("access", "predict")
             for part in ("_group", "")
+        },
+        OPTIONAL,
+    ),
+    # `make debug-job` (debug_job.py, which gives the defaults and checks the ranges).
+    "debug_job": (
+        {
+            "max_runtime_minutes": (WHOLE, OPTIONAL),
+            "block_storage_gb": (WHOLE, OPTIONAL),
+            "subnet_id": (TEXT, OPTIONAL),
+            "log_id": (TEXT, OPTIONAL),
         },
         OPTIONAL,
     ),

@@ -1,15 +1,17 @@
 """Delete what this project created in OCI, from what it recorded when it created each thing.
 
 ``make teardown`` lists, from the project's records: the deployment (deploy/deployment-id.txt,
-``make deploy``), the model in the catalog (deploy/catalog-model-id.txt, ``make catalog
-CATALOG_RUN=1``), the pushed images (deploy/pushed-image.json and the scorer's, ``make push``:
-the last push and those it replaced)
-and the scan target and recipe (deploy/scan-setup.json, ``make scan-setup SCAN_RUN=1``). It
-asks you to type the project's name ({{ cookiecutter.project_slug }}; ``--yes`` skips that), then
-deletes in the order OCI needs: deactivates the deployment and waits until it is inactive,
-deletes it and waits until it is gone, then the model it served, the images, the scan target
-and its recipe. Each record is removed once its thing is gone; one that is already gone in OCI
-counts as deleted. The end lists what is left, if anything (exit 1), and why.
+``make deploy``), the debug jobs (deploy/debug-job.json, ``make debug-job DEBUG_JOB_RUN=1``),
+the model in the catalog (deploy/catalog-model-id.txt, ``make catalog CATALOG_RUN=1``), the
+pushed images (deploy/pushed-image.json and the scorer's, ``make push``: the last push and those
+it replaced) and the scan target and recipe (deploy/scan-setup.json, ``make scan-setup
+SCAN_RUN=1``). It asks you to type the project's name ({{ cookiecutter.project_slug }}; ``--yes``
+skips that), then deletes in the order OCI needs: deactivates the deployment and waits until it
+is inactive, deletes it and waits until it is gone; cancels each debug job's runs still going,
+waits until they stop, deletes the job with its runs and waits until it is gone; then the model
+the deployment served, the images, the scan target and its recipe. Each record is removed once
+its thing is gone; one that is already gone in OCI counts as deleted. The end lists what is
+left, if anything (exit 1), and why.
 
     python -m {{ cookiecutter.package_name }}_ops teardown [--yes] [--interval 15] [--timeout 1800]
 """
@@ -29,6 +31,7 @@ from typing import Any
 from . import oci_client
 from .project import (
     CATALOG_MODEL_ID_FILE,
+    DEBUG_JOB_RECORD,
     DEPLOY,
     DEPLOYMENT_ID_FILE,
     PROJECT,
@@ -43,6 +46,11 @@ SCAN_RECORD = DEPLOY / "scan-setup.json"
 GONE = frozenset({"DELETED"})
 CHANGING = frozenset({"CREATING", "UPDATING", "DELETING"})
 SETTLED = frozenset({"ACTIVE", "INACTIVE", "FAILED", "NEEDS_ATTENTION", "DELETED"})
+# JobRun.lifecycle_state (the SDK's values): a job can't be deleted while a run is in one of
+# RUNNING ("The deletion fails when associated job runs are in progress", Oracle's "Deleting a
+# Job"); those are the states a run can be canceled in (ADS's Job.delete(force_delete=True)).
+RUNNING = frozenset({"ACCEPTED", "IN_PROGRESS", "NEEDS_ATTENTION"})
+RUN_ENDED = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "DELETED"})
 ENDPOINTS = {"artifacts": "OCI_ARTIFACTS_ENDPOINT", "scanning": "OCI_VULNERABILITY_SCANNING_ENDPOINT"}
 
 
@@ -131,6 +139,39 @@ def deployment_thing(client: Any, deployment_id: str, args: argparse.Namespace) 
     return Thing("deployment", deployment_id, DEPLOYMENT_ID_FILE, delete, DEPLOYMENT_ID_FILE.unlink)
 
 
+def job_thing(
+    client: Any, job: dict[str, Any], args: argparse.Namespace, record: Path, forget: Callable[[], None]
+) -> Thing:
+    """A debug job: its runs still going canceled and waited for, then the job with its runs."""
+    job_id = job["job_id"]
+
+    def get(what: str, method: Callable[..., Any], ocid: str) -> Callable[[], Any]:
+        def found() -> Any:
+            response = call(f"get the {what}", method, ocid)
+            return None if response is None else response.data
+
+        return found
+
+    def delete() -> None:
+        runs = call("list the debug job's runs", client.list_job_runs, job["compartment_id"], job_id=job_id)
+        for run in runs.data if runs is not None else []:
+            if run.lifecycle_state in RUNNING:
+                call("cancel the debug job's run", client.cancel_job_run, run.id)
+                print(f"  canceling its run {run.id}: it stops (and stops billing for its shape)", flush=True)
+                wait_for(get("job run", client.get_job_run, run.id), RUN_ENDED, args, "job run")
+        call("delete the debug job", client.delete_job, job_id, delete_related_job_runs=True)
+        wait_for(get("debug job", client.get_job, job_id), GONE, args, "debug job")
+
+    return Thing("debug job", job_id, record, delete, forget)
+
+
+def job_things(client: Any, record: Path, recorded: dict[str, Any], args: argparse.Namespace) -> list[Thing]:
+    """The jobs of earlier debug runs, each dropped from the record once gone, then its last job."""
+    earlier = [job for job in recorded.get(EARLIER) or [] if isinstance(job, dict)]
+    things = [job_thing(client, job, args, record, dropping(record, job)) for job in earlier]
+    return [*things, job_thing(client, recorded, args, record, forgetting_last(record))]
+
+
 def model_thing(client: Any, model_id: str) -> Thing:
     def delete() -> None:
         call("delete the model", client.delete_model, model_id)
@@ -159,26 +200,34 @@ def image_thing(
     return Thing("image", f"{image}@{digest}", record, delete, forget)
 
 
-def image_things(client: Any, record: Path, pushed: dict[str, Any], compartment_id: str) -> list[Thing]:
-    """The pushes a record replaced, each dropped from it once gone, then its last push: the
-    record goes with that one, unless an earlier push is left in it."""
+def dropping(record: Path, entry: dict[str, Any]) -> Callable[[], None]:
+    """Forgets an earlier entry of ``record`` (a push, a debug job), keeping the others."""
 
-    def dropping(entry: dict[str, str]) -> Callable[[], None]:
-        def forget() -> None:
-            kept = json.loads(record.read_text())
-            write_json(record, kept | {EARLIER: [push for push in kept[EARLIER] if push != entry]})
+    def forget() -> None:
+        kept = json.loads(record.read_text())
+        write_json(record, kept | {EARLIER: [other for other in kept[EARLIER] if other != entry]})
 
-        return forget
+    return forget
 
-    def forget_last() -> None:
+
+def forgetting_last(record: Path) -> Callable[[], None]:
+    """Forgets ``record`` with its last entry, unless an earlier entry is left in it."""
+
+    def forget() -> None:
         if not json.loads(record.read_text()).get(EARLIER):
             record.unlink()
 
+    return forget
+
+
+def image_things(client: Any, record: Path, pushed: dict[str, Any], compartment_id: str) -> list[Thing]:
+    """The pushes a record replaced, each dropped from it once gone, then its last push: the
+    record goes with that one, unless an earlier push is left in it."""
     things = [
-        image_thing(client, record, entry, compartment_id, dropping(entry))
+        image_thing(client, record, entry, compartment_id, dropping(record, entry))
         for entry in pushed.get(EARLIER, [])
     ]
-    return [*things, image_thing(client, record, pushed, compartment_id, forget_last)]
+    return [*things, image_thing(client, record, pushed, compartment_id, forgetting_last(record))]
 
 
 def scan_things(client: Any, record: Path, setup: dict[str, Any]) -> list[Thing]:
@@ -218,6 +267,10 @@ def recorded(args: argparse.Namespace, made: dict[str, Any], tenancy: str) -> li
     things = []
     if DEPLOYMENT_ID_FILE.is_file() and (deployment_id := DEPLOYMENT_ID_FILE.read_text().strip()):
         things.append(deployment_thing(made["data_science"], deployment_id, args))
+    if DEBUG_JOB_RECORD.is_file():
+        things += job_things(
+            made["data_science"], DEBUG_JOB_RECORD, json.loads(DEBUG_JOB_RECORD.read_text()), args
+        )
     if CATALOG_MODEL_ID_FILE.is_file() and (model_id := CATALOG_MODEL_ID_FILE.read_text().strip()):
         things.append(model_thing(made["data_science"], model_id))
     for record in PUSH_RECORDS:
@@ -268,7 +321,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     left = []
     for thing in things:
-        if left and thing.kind in ("model", "image") and left[0][0].kind == "deployment":
+        if thing.kind in ("model", "image") and any(other.kind == "deployment" for other, _ in left):
             left.append((thing, "the deployment that uses it is still there"))
             continue
         print(f"deleting the {thing.kind} {thing.ocid_or_image}", flush=True)
