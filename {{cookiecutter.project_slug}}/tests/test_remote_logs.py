@@ -51,7 +51,7 @@ JOB_ID = "ocid1.datasciencejob.oc1.iad.debug"
 RUN_ID = "ocid1.datasciencejobrun.oc1.iad.debug"
 RUN_LOG = "ocid1.log.oc1.iad.jobrun"
 DEPLOYMENT_ID = "ocid1.datasciencemodeldeployment.oc1.iad.logs"
-IMAGE = "iad.ocir.io/mytenancy/scorer:1.0.0"
+IMAGE = "{{ cookiecutter.__ocir_host }}/mytenancy/scorer:1.0.0"  # the registry of the baked region
 DIGEST = "sha256:" + "ab" * 32
 SEARCH_MAPPING = search_models.loggingsearch_type_mapping
 
@@ -436,7 +436,7 @@ def test_debug_job_run_creates_uploads_starts_records_and_prints_the_run_log(
     ):
         assert f"--model-repository={JOB_ARTIFACT_DIR}" in job.job_environment_configuration_details.cmd
     else:
-        assert variables["MODEL_DIR"] == JOB_ARTIFACT_DIR and variables["PORT"] == "8080"
+        assert variables["MODEL_DIR"] == JOB_ARTIFACT_DIR and variables["PORT"] == "{{ cookiecutter.__server_port }}"
     run = check_body(script.bodies("/20190101/jobRuns")[0], "CreateJobRunDetails")
     assert (run.job_id, run.project_id, run.compartment_id) == (JOB_ID, PROJECT_ID, COMPARTMENT)
     upload = next(call for call in script.calls if call.path.endswith("/artifact"))
