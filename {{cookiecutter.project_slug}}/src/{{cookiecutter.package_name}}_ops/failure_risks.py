@@ -39,6 +39,7 @@ from {{ cookiecutter.package_name }}.settings import Settings, worker_count
 
 from .capacity import CapacityError, busy_cpus, instance_vcpus
 from .project import PROJECT
+from .push_record import RECORD
 from .start_record import START_RECORD, described, read_start_record
 
 ARTIFACT = PROJECT / "dist" / "model_artifact.zip"  # the Makefile's ARTIFACT unless it is given
@@ -92,7 +93,7 @@ TIMED_OUT = re.compile(r"Workflow timed out\. Maximum runtime was:? *(\d+)", re.
 BOOTSTRAP = "errors occurred while bootstrapping the model deployment"
 WEB_SERVER = "error occurred when starting the web server"
 SETTINGS_FILE = "deploy/deployment.toml"
-PUSH_RECORD = "deploy/pushed-image.json"
+PUSH_RECORD = RECORD.relative_to(PROJECT)  # deploy/pushed-image.json, as the messages name it
 LOOK_AT_THE_CONTAINER = "see what the container wrote: `make logs-remote SINCE=1h`; one that never becomes healthy: `make debug-job`"
 
 
