@@ -187,13 +187,17 @@ IMAGE_ID = "sha256:" + "ab" * 32
 
 def container_engine(tmp_path: Path, info: str = '{"NCPU": 6}', running: bool = True) -> Path:
     """A stand-in for docker: ``info`` as `info --format json` prints it, the scorer's log, the
-    image's id; a container that runs (and is healthy) or has exited; every other call succeeds."""
+    image's id; a container that runs (and is healthy) or has exited; every other call succeeds.
+    Each call's arguments are a JSON line of ``engine-calls.jsonl`` beside it."""
     cli = tmp_path / "container-cli"
     image = json.dumps([{"Id": IMAGE_ID, "Size": 1, "Architecture": "amd64"}])
     container = json.dumps([{"State": {"Running": running}}])
+    calls = tmp_path / "engine-calls.jsonl"
     cli.write_text(
-        f"#!{sys.executable}\nimport sys\n"
+        f"#!{sys.executable}\nimport json, sys\n"
         "arguments = sys.argv[1:]\n"
+        f"with open({str(calls)!r}, 'a') as calls:\n"
+        "    calls.write(json.dumps(arguments) + '\\n')\n"
         "if arguments[:1] == ['info']:\n"
         f"    print({info!r})\n"
         "elif arguments[:1] == ['logs']:\n"
@@ -262,13 +266,14 @@ def test_start_time_records_the_seconds_load_cpus_and_image(
     assert "not healthy after 600 s" in capsys.readouterr().out
 
 
-def serve_predict() -> tuple[int, Callable[[], None]]:
-    """A loopback /predict that answers 200 (the container's port, as published); its port and stop."""
+def serve_predict(path: str = "/predict") -> tuple[int, Callable[[], None]]:
+    """A loopback ``path`` that answers 200, any other path 404 (the container's port, as
+    published); its port and stop."""
 
     class Predict(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(200)
+            self.send_response(200 if self.path == path else 404)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"{}")
@@ -312,3 +317,44 @@ def test_deploy_local_records_the_start_healthy_or_not(
         assert status == 1 and "FAILED: the container exited" in err and SCORER_LOG in err
         assert written["healthy_seconds"] is None and written["not_healthy_after"] is not None
         assert f"recorded in {record}: not healthy after" in err
+
+
+def test_deploy_local_calls_the_paths_the_deployment_overrides(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """OCI calls MODEL_DEPLOY_HEALTH_ENDPOINT and MODEL_DEPLOY_PREDICT_ENDPOINT when they are set:
+    the rehearsal checks the image answers there, not only on /health and /predict."""
+    artifact = tmp_path / "model_artifact.zip"
+    with zipfile.ZipFile(artifact, "w") as archive:
+        archive.writestr("labels.txt", b"setosa\n")
+    settings = tmp_path / "deployment.toml"
+    container = "[container]\nserver_port = 8080\n[container.environment]\n"
+    settings.write_text(
+        container + 'MODEL_DEPLOY_HEALTH_ENDPOINT = "/ping"\nMODEL_DEPLOY_PREDICT_ENDPOINT = "/v1/score"\n'
+    )
+    request = tmp_path / "request.json"
+    request.write_text("{}")
+    port, stop = serve_predict("/v1/score")
+    cli = container_engine(tmp_path)
+    command = ["deploy-local", "--image", "scorer:1", "--cli", str(cli), "--artifact", str(artifact)]
+    command += ["--port", str(port), "--interval", "0", "--request", str(request)]
+    command += ["--settings", str(settings), "--record", str(tmp_path / "start-time.json")]
+    try:
+        status = main(command)
+    finally:
+        stop()
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "curl -f /ping inside the container" in out
+    assert "4. POST /v1/score request.json -> 200 {}" in out
+    calls = [json.loads(line) for line in (tmp_path / "engine-calls.jsonl").read_text().splitlines()]
+    checks = [call for call in calls if call[:1] == ["exec"]]
+    assert checks and all(call[-1] == f"http://localhost:{port}/ping" for call in checks)
+    started = next(call for call in calls if call[:1] == ["run"])
+    assert "--env=MODEL_DEPLOY_HEALTH_ENDPOINT=/ping" in started
+
+    settings.write_text(container + 'MODEL_DEPLOY_HEALTH_ENDPOINT = "ping"\n')  # not a path
+    calls_before = (tmp_path / "engine-calls.jsonl").read_text()
+    assert main(command) == 2  # refused in one line before anything runs
+    assert "MODEL_DEPLOY_HEALTH_ENDPOINT" in capsys.readouterr().err
+    assert (tmp_path / "engine-calls.jsonl").read_text() == calls_before

@@ -4,8 +4,9 @@ In the service's order: unzip the artifact zip into a fresh folder (refused, wit
 nothing left behind, when it is not a zip, is damaged, or unpacks past a limit), mount it
 read-only at /opt/ds/model/deployed_model, start the container with the
 deployment's environment variables and port, apply the health policy (``curl
--f /health`` inside the container, 3 s timeout, 3 retries; the interval
-shortened locally), give up when it is not healthy by the deadline (10 minutes,
+-f`` inside the container, 3 s timeout, 3 retries; the interval shortened locally), on the
+paths the service calls (``/health`` and ``/predict``, or the deployment's
+``MODEL_DEPLOY_HEALTH_ENDPOINT`` and ``MODEL_DEPLOY_PREDICT_ENDPOINT``), give up when it is not healthy by the deadline (10 minutes,
 as the service), record how long it took (dist/start-time.json, start_record.py: the
 pre-flight scales it to the shape), then send a sample /predict and print a short report.
 Works with docker or podman.
@@ -35,6 +36,7 @@ from {{ cookiecutter.package_name }}.oci_rules import (
     MODEL_MOUNT,
     shown,
 )
+from {{ cookiecutter.package_name }}.settings import endpoint_paths
 
 from .artifact import model_code_note
 from .deploy_config import environment_variables
@@ -63,9 +65,18 @@ def container_environment(settings_file: Path, port: int | None) -> tuple[int, d
     return container["server_port"], environment_variables(container)
 
 
-def health_check(cli: str, name: str, port: int) -> bool:
-    """The service's check: curl -f inside the container, 3 s timeout."""
-    url = f"http://localhost:{port}/health"
+def service_paths(environment: dict[str, str]) -> tuple[str, str]:
+    """The paths the service calls: predict and health (the deployment's overrides, else
+    /predict and /health); InputError names an override that is not a path."""
+    try:
+        return endpoint_paths(environment)
+    except ValueError as error:
+        raise InputError(f"deploy/deployment.toml [container.environment]: {error}") from None
+
+
+def health_check(cli: str, name: str, port: int, path: str) -> bool:
+    """The service's check: curl -f on ``path`` inside the container, 3 s timeout."""
+    url = f"http://localhost:{port}{path}"
     command = [cli, "exec", name, "curl", "-fsS", "-o", "/dev/null", "--max-time", str(HEALTH_TIMEOUT), url]
     return subprocess.run(command, capture_output=True, timeout=HEALTH_TIMEOUT + 10).returncode == 0
 
@@ -75,14 +86,14 @@ def running(cli: str, name: str) -> bool:
     return result.returncode == 0 and json.loads(result.stdout)[0]["State"]["Running"] is True
 
 
-def wait_healthy(cli: str, name: str, port: int, deadline: float, interval: float) -> float:
-    """Seconds until healthy; raises RuntimeError at the deadline or when the container exits."""
+def wait_healthy(cli: str, name: str, port: int, deadline: float, interval: float, path: str) -> float:
+    """Seconds until ``path`` answers; raises RuntimeError at the deadline or when the container exits."""
     started = time.monotonic()
     failures = 0
     while time.monotonic() - started < deadline:
         if not running(cli, name):
             raise RuntimeError("the container exited")
-        if health_check(cli, name, port):
+        if health_check(cli, name, port, path):
             return time.monotonic() - started
         failures += 1
         if failures % HEALTH_RETRIES == 0:
@@ -93,9 +104,9 @@ def wait_healthy(cli: str, name: str, port: int, deadline: float, interval: floa
     raise RuntimeError(f"not healthy within {deadline:.0f} s")
 
 
-def predict(port: int, body: bytes) -> str:
+def predict(port: int, body: bytes, path: str) -> str:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/predict", data=body, headers={"Content-Type": "application/json"}
+        f"http://127.0.0.1:{port}{path}", data=body, headers={"Content-Type": "application/json"}
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -220,6 +231,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     port, environment = container_environment(args.settings, args.port)
+    service_paths(environment)  # refused before anything is unpacked
     mount = Path(tempfile.mkdtemp(prefix="deployed_model-"))
     try:
         written = unpack(args.artifact, mount, args.max_unpacked_bytes)
@@ -250,8 +262,9 @@ def start(args: argparse.Namespace, mount: Path, port: int, environment: dict[st
         subprocess.run(command, check=True, capture_output=True)
         print(f"2. started {args.image} as {args.name}, {MODEL_MOUNT} read-only, env {sorted(environment)}")
         started = time.monotonic()
+        predict_path, health_path = service_paths(environment)
         try:
-            seconds = wait_healthy(args.cli, args.name, port, args.deadline, args.interval)
+            seconds = wait_healthy(args.cli, args.name, port, args.deadline, args.interval, health_path)
         except RuntimeError as error:
             logs = container_logs(args.cli, args.name)
             print(logs.strip()[-8000:], file=sys.stderr)
@@ -259,11 +272,12 @@ def start(args: argparse.Namespace, mount: Path, port: int, environment: dict[st
             record = record_started(args, logs, None, time.monotonic() - started)
             print(f"   recorded in {args.record}: {described(record)}", file=sys.stderr)
             return 1
-        policy = f"curl -f /health inside the container, {HEALTH_TIMEOUT} s timeout"
+        policy = f"curl -f {health_path} inside the container, {HEALTH_TIMEOUT} s timeout"
         print(f"3. healthy after {seconds:.1f} s ({policy})")
         record = record_started(args, container_logs(args.cli, args.name), seconds)
         print(f"   recorded in {args.record}: {described(record)}")
-        print(f"4. POST /predict {args.request.name} -> {predict(port, args.request.read_bytes())}")
+        answer = predict(port, args.request.read_bytes(), predict_path)
+        print(f"4. POST {predict_path} {args.request.name} -> {answer}")
         return 0
     finally:
         subprocess.run([args.cli, "stop", "-t", "10", args.name], capture_output=True)
