@@ -399,6 +399,12 @@ def shm_bytes(value: str) -> int | None:
     return int(found[1]) * SHM_UNITS[found[2].lower()] if found else None
 
 
+def is_triton(environment: Mapping[str, object]) -> bool:
+    """A CONTAINER_TYPE=TRITON deployment's environment: OCI maps /predict and the health check onto
+    tritonserver's own endpoints, and no gunicorn (nor the scorer) runs."""
+    return environment.get("CONTAINER_TYPE") == "TRITON"
+
+
 def check_overrides(
     environment: Mapping[str, str],
     where: str = "container.environment",

@@ -42,6 +42,9 @@ from {{ cookiecutter.package_name }}.oci_rules import (
     check_registry,
     platform_of_shape,
 )
+from {{ cookiecutter.package_name }}.oci_rules import (
+    is_triton as triton_environment,
+)
 
 from .failure_risks import add_record_arguments, risk_warnings
 from .oci_models import ModelMismatch, check_body
@@ -173,8 +176,8 @@ def preflight(settings: dict[str, Any]) -> None:
 
 
 def is_triton(container: dict[str, Any]) -> bool:
-    """OCI maps its endpoints onto Triton's when the environment says CONTAINER_TYPE=TRITON."""
-    return container.get("environment", {}).get("CONTAINER_TYPE") == "TRITON"
+    """Whether the container's environment says CONTAINER_TYPE=TRITON (oci_rules.is_triton)."""
+    return triton_environment(container.get("environment") or {})
 
 
 def triton_problems(container: dict[str, Any]) -> list[str]:

@@ -35,6 +35,9 @@ from {{ cookiecutter.package_name }}.oci_rules import (
     check_endpoint_paths,
     check_whole,
 )
+from {{ cookiecutter.package_name }}.oci_rules import (
+    is_triton as triton_environment,
+)
 from {{ cookiecutter.package_name }}.settings import Settings, worker_count
 
 from .capacity import CapacityError, busy_cpus, instance_vcpus
@@ -102,7 +105,7 @@ def environment(settings: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def is_triton(settings: dict[str, Any] | None) -> bool:
-    return environment(settings).get("CONTAINER_TYPE") == "TRITON"
+    return triton_environment(environment(settings))
 
 
 def whole_override(settings: dict[str, Any] | None, key: str, low: int, high: int) -> int | None:
