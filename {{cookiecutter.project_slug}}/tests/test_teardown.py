@@ -307,6 +307,17 @@ def test_teardown_asks_for_the_project_s_name(
     )
 
 
+def test_a_damaged_record_is_one_line_naming_it_before_anything_is_deleted(
+    records: None, teardown: Callable[..., tuple[int, dict[str, Any]]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    PUSH_RECORDS[0].write_text('{"image": "cut short')  # an editor's crash, a disk that filled up
+    status, script = teardown(["ACTIVE"], "--yes")
+    err = capsys.readouterr().err
+    assert status == 2 and script["calls"] == []
+    assert err.startswith(f"error: can't read {PUSH_RECORDS[0]}") and len(err.strip().splitlines()) == 1
+    assert DEPLOYMENT_ID_FILE.is_file() and CATALOG_MODEL_ID_FILE.is_file()
+
+
 def test_a_push_record_keeps_the_pushes_it_replaced_each_once() -> None:
     first = {"image": OLD_IMAGE, "digest": OLD_DIGEST, "size_bytes": 1, "platform": "linux/amd64"}
     second = {"image": IMAGE, "digest": DIGEST, "size_bytes": 2, "platform": "linux/amd64"}

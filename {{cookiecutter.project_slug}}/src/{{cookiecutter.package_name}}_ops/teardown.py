@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import oci_client
+from .errors import InputError
 from .project import (
     CATALOG_MODEL_ID_FILE,
     DEBUG_JOB_RECORD,
@@ -36,6 +37,7 @@ from .project import (
     DEPLOYMENT_ID_FILE,
     PROJECT,
     SLUG,
+    read_json,
     read_settings,
     write_json,
 )
@@ -263,21 +265,22 @@ def scan_things(client: Any, record: Path, setup: dict[str, Any]) -> list[Thing]
 
 
 def recorded(args: argparse.Namespace, made: dict[str, Any], tenancy: str) -> list[Thing]:
-    """Everything the records name, in the order it must be deleted."""
+    """Everything the records name, in the order it must be deleted; InputError (one line, before
+    anything is deleted) names a record that is not a JSON object."""
     things = []
     if DEPLOYMENT_ID_FILE.is_file() and (deployment_id := DEPLOYMENT_ID_FILE.read_text().strip()):
         things.append(deployment_thing(made["data_science"], deployment_id, args))
     if DEBUG_JOB_RECORD.is_file():
-        things += job_things(
-            made["data_science"], DEBUG_JOB_RECORD, json.loads(DEBUG_JOB_RECORD.read_text()), args
-        )
+        job = read_json(DEBUG_JOB_RECORD, "make debug-job's record")
+        things += job_things(made["data_science"], DEBUG_JOB_RECORD, job, args)
     if CATALOG_MODEL_ID_FILE.is_file() and (model_id := CATALOG_MODEL_ID_FILE.read_text().strip()):
         things.append(model_thing(made["data_science"], model_id))
     for record in PUSH_RECORDS:
         if record.is_file():
-            things += image_things(made["artifacts"], record, json.loads(record.read_text()), tenancy)
+            things += image_things(made["artifacts"], record, read_json(record, "a push record"), tenancy)
     if SCAN_RECORD.is_file():
-        things += scan_things(made["scanning"], SCAN_RECORD, json.loads(SCAN_RECORD.read_text()))
+        scan = read_json(SCAN_RECORD, "make scan-setup's record")
+        things += scan_things(made["scanning"], SCAN_RECORD, scan)
     return things
 
 
@@ -306,6 +309,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         made = clients(args)
         things = recorded(args, made, tenancy_of(args))
+    except InputError:  # a damaged record: one line naming it (a ValueError, which SDK_ERRORS holds)
+        raise
     except oci_client.SDK_ERRORS as error:
         print(oci_client.failure(error, "reach OCI", args.endpoint), file=sys.stderr)
         return 1
