@@ -168,19 +168,14 @@ class Batcher:
                 else:
                     following = None
                     self._busy = False
-            # The requests answered are woken before the next call's lead: they need the
-            # interpreter for a fraction of a millisecond each to send their answers, the next
-            # call holds it for the model's whole call, and their clients' next requests can
-            # join that call only once they have their answers (one-row churn, c16: about 10%
-            # less CPU per request, 0.27 calls per request instead of 0.30).
+            if following is not None:
+                assert following.woken is not None
+                following.woken.set()
             for job in batch[1:]:
                 if job.answers is None and job.error is None:  # the call itself was cut short
                     job.error = RuntimeError("the shared model call ended without answers")
                 assert job.woken is not None
                 job.woken.set()
-            if following is not None:
-                assert following.woken is not None
-                following.woken.set()
 
     def _gather(self, head: Job) -> list[Job]:
         """``head`` and the queued requests it takes, in order, after the opt-in wait. What each
