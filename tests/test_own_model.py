@@ -110,6 +110,16 @@ def test_a_notebook_model_is_served_by_one_make_command(project: Path, tmp_path:
     request, predictions = smoke_answer(project, saved)
     assert request == "notebook_models/input_example.json"
     assert predictions == pytest.approx(expected) and predictions != [0.0]
+    # make bench MODEL=: the same model under load, with rows of its example, not of the project's
+    # sample request (the iris sample's rows, which this model refuses: a non-2xx fails the bench).
+    sample = project / "sample_request.json"
+    assert not sample.exists()
+    sample.write_text(json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]}))
+    try:
+        bench = run(["make", "bench", f"MODEL={saved}", "BENCH_SECONDS=0.5"], project, timeout=300)
+    finally:
+        sample.unlink()
+    assert bench.stdout.count(" errors 0") == 12, bench.stdout
     # The same model as an artifact zip from anywhere: unpacked into build/, served the same.
     archive = tmp_path / "forest.zip"
     with zipfile.ZipFile(archive, "w") as zipped:

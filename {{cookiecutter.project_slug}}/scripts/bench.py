@@ -6,11 +6,12 @@ with a one-row and a 100-row body, and prints one line per point: with adaptive
 batching on (MAX_BATCH_SIZE of the environment, or the scorer's default) and off
 (MAX_BATCH_SIZE=1), then how batching compares. The figures, with the machine's CPU
 count and the workers, go to dist/bench.json, which `make capacity` reads. The body:
-rows of SAMPLE_REQUEST (sample_request.json), else of the example saved beside the model.
+rows of SAMPLE_REQUEST (sample_request.json), else (or with ``--example``: `make bench MODEL=`)
+of the example saved beside the model.
 Needs ``wrk`` (Debian/Ubuntu: ``apt-get install wrk``; macOS: ``brew install wrk``).
 
     python scripts/bench.py [--seconds 10] [--connections 1,4,16] [--rows 1,100] [--batching both|on|off]
-                            [--output dist/bench.json]
+                            [--output dist/bench.json] [--example]
 """
 
 from __future__ import annotations
@@ -102,10 +103,11 @@ def wrk(url: str, body: bytes, connections: int, seconds: float, rows: int = 1) 
     return Point(connections=connections, rows=rows, **summary)
 
 
-def request_body(rows: int) -> bytes:
-    """``rows`` rows (or records) of the sample request (else of the model's example), repeated as needed."""
+def request_body(rows: int, example: bool = False) -> bytes:
+    """``rows`` rows (or records) of the sample request (else of the model's example; ``example``:
+    the example only), repeated as needed."""
     model_file = os.environ.get("MODEL_FILE") or MODEL_FILE
-    request = PROJECT / (os.environ.get("SAMPLE_REQUEST") or "sample_request.json")
+    request = None if example else PROJECT / (os.environ.get("SAMPLE_REQUEST") or "sample_request.json")
     sample = json.loads(sample_body(request, MODEL_DIR, model_file)[1])
     key = "instances" if "instances" in sample else "data"
     return json.dumps({key: [sample[key][index % len(sample[key])] for index in range(rows)]}).encode()
@@ -176,6 +178,11 @@ def main() -> int:
         help="adaptive batching on (MAX_BATCH_SIZE), off (MAX_BATCH_SIZE=1), or both, one server each",
     )
     parser.add_argument("--output", type=Path, default=PROJECT / "dist" / "bench.json")
+    parser.add_argument(
+        "--example",
+        action="store_true",
+        help="rows of the example saved beside the model, not SAMPLE_REQUEST",
+    )
     args = parser.parse_args()
 
     port = free_port()
@@ -191,9 +198,9 @@ def main() -> int:
     for size in sizes:
         name = f"scorer, batching {'on (' + str(size) + ')' if size > 1 else 'off'}"
         with gunicorn(port, {"MAX_BATCH_SIZE": str(size)}):
-            wrk(url, request_body(1), connections=4, seconds=2)  # warm-up
+            wrk(url, request_body(1, args.example), connections=4, seconds=2)  # warm-up
             for rows in (int(value) for value in args.rows.split(",")):
-                body = request_body(rows)
+                body = request_body(rows, args.example)
                 for connections in (int(value) for value in args.connections.split(",")):
                     point = wrk(url, body, connections, args.seconds, rows)
                     print(line(name, point), flush=True)
