@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from baking import COMBOS, Combo, bake
+from baking import COMBOS, Combo
 from copier import run_copy, run_update
 from test_hooks import BAD_ANSWERS
 
@@ -49,8 +49,10 @@ def differences(left: Path, right: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("combo", [combo.param() for combo in COMBOS])
-def test_copier_renders_the_same_files_as_cookiecutter(template: Path, tmp_path: Path, combo: Combo) -> None:
-    baked = bake(tmp_path / "cookiecutter", combo.answers)
+def test_copier_renders_the_same_files_as_cookiecutter(
+    template: Path, fresh, tmp_path: Path, combo: Combo
+) -> None:
+    baked = fresh(combo, tmp_path / "cookiecutter")
     copied = copier_copy(template, tmp_path / "copier" / baked.name, combo.answers)
     assert differences(baked, copied) == []
     answers = yaml.safe_load((copied / ANSWERS_FILE).read_text())

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from baking import COMBOS, Combo, bake, run
+from baking import COMBOS, Combo, run
 from dockerfile_parse import DockerfileParser
 
 from local_extensions import load_rules
@@ -16,8 +16,8 @@ rules = load_rules()
 
 
 @pytest.fixture(params=[combo.param() for combo in COMBOS])
-def project(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Combo, Path]:
-    return request.param, bake(tmp_path, request.param.answers)
+def project(request: pytest.FixtureRequest, fresh, tmp_path: Path) -> tuple[Combo, Path]:
+    return request.param, fresh(request.param, tmp_path)
 
 
 def instructions(path: Path, name: str) -> list[str]:
