@@ -334,13 +334,16 @@ def test_deploy_local_calls_the_paths_the_deployment_overrides(
     )
     request = tmp_path / "request.json"
     request.write_text("{}")
-    port, stop = serve_predict("/v1/score")
     cli = container_engine(tmp_path)
-    command = ["deploy-local", "--image", "scorer:1", "--cli", str(cli), "--artifact", str(artifact)]
-    command += ["--port", str(port), "--interval", "0", "--request", str(request)]
-    command += ["--settings", str(settings), "--record", str(tmp_path / "start-time.json")]
+
+    def deploy_local(port: int) -> list[str]:
+        command = ["deploy-local", "--image", "scorer:1", "--cli", str(cli), "--artifact", str(artifact)]
+        command += ["--port", str(port), "--interval", "0", "--request", str(request)]
+        return [*command, "--settings", str(settings), "--record", str(tmp_path / "start-time.json")]
+
+    port, stop = serve_predict("/v1/score")
     try:
-        status = main(command)
+        status = main(deploy_local(port))
     finally:
         stop()
     out = capsys.readouterr().out
@@ -353,8 +356,18 @@ def test_deploy_local_calls_the_paths_the_deployment_overrides(
     started = next(call for call in calls if call[:1] == ["run"])
     assert "--env=MODEL_DEPLOY_HEALTH_ENDPOINT=/ping" in started
 
-    settings.write_text(container + 'MODEL_DEPLOY_HEALTH_ENDPOINT = "ping"\n')  # not a path
+    # An image that is healthy but doesn't answer on the predict path fails the rehearsal.
+    settings.write_text(container + 'MODEL_DEPLOY_PREDICT_ENDPOINT = "/v2/score"\n')
+    port, stop = serve_predict("/v1/score")
+    try:
+        status = main(deploy_local(port))
+    finally:
+        stop()
+    assert status == 1
+    assert "4. FAILED: POST /v2/score request.json -> 404" in capsys.readouterr().err
+
     calls_before = (tmp_path / "engine-calls.jsonl").read_text()
-    assert main(command) == 2  # refused in one line before anything runs
+    settings.write_text(container + 'MODEL_DEPLOY_HEALTH_ENDPOINT = "ping"\n')  # not a path
+    assert main(deploy_local(port)) == 2  # refused in one line before anything runs
     assert "MODEL_DEPLOY_HEALTH_ENDPOINT" in capsys.readouterr().err
     assert (tmp_path / "engine-calls.jsonl").read_text() == calls_before

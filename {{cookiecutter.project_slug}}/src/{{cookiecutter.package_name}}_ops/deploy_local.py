@@ -3,13 +3,15 @@
 In the service's order: unzip the artifact zip into a fresh folder (refused, with
 nothing left behind, when it is not a zip, is damaged, or unpacks past a limit), mount it
 read-only at /opt/ds/model/deployed_model, start the container with the
-deployment's environment variables and port, apply the health policy (``curl
--f`` inside the container, 3 s timeout, 3 retries; the interval shortened locally), on the
-paths the service calls (``/health`` and ``/predict``, or the deployment's
-``MODEL_DEPLOY_HEALTH_ENDPOINT`` and ``MODEL_DEPLOY_PREDICT_ENDPOINT``), give up when it is not healthy by the deadline (10 minutes,
-as the service), record how long it took (dist/start-time.json, start_record.py: the
-pre-flight scales it to the shape), then send a sample /predict and print a short report.
-Works with docker or podman.
+deployment's environment variables and port, apply the health policy (``curl -f``
+inside the container, 3 s timeout, 3 retries; the interval shortened locally), give up when it
+is not healthy by the deadline (10 minutes, as the service), record how long it took
+(dist/start-time.json, start_record.py: the pre-flight scales it to the shape), then send a
+sample request (a non-2xx answer fails it) and print a short report. The health check and the
+request go to the paths the service calls: /health and /predict, or the deployment's
+``MODEL_DEPLOY_HEALTH_ENDPOINT`` and ``MODEL_DEPLOY_PREDICT_ENDPOINT`` (deploy/deployment.toml,
+``[container.environment]``). Works with docker or podman. (A Triton project's `make deploy-local`
+runs Triton's image instead: make triton-run.)
 
     python -m {{ cookiecutter.package_name }}_ops deploy-local --image NAME:TAG [--cli docker] [--artifact dist/model_artifact.zip]
 """
@@ -104,15 +106,18 @@ def wait_healthy(cli: str, name: str, port: int, deadline: float, interval: floa
     raise RuntimeError(f"not healthy within {deadline:.0f} s")
 
 
-def predict(port: int, body: bytes, path: str) -> str:
+def predict(port: int, body: bytes, path: str) -> tuple[bool, str]:
+    """Whether ``body`` POSTed to ``path`` got a 2xx, and the status and answer (or why none came)."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}", data=body, headers={"Content-Type": "application/json"}
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return f"{response.status} {response.read().decode().strip()}"
+            return True, f"{response.status} {response.read().decode(errors='replace').strip()}"
     except urllib.error.HTTPError as error:
-        return f"{error.code} {error.read().decode().strip()}"
+        return False, f"{error.code} {error.read().decode(errors='replace').strip()}"
+    except (urllib.error.URLError, OSError) as error:  # refused, reset, timed out
+        return False, f"no answer ({getattr(error, 'reason', error)})"
 
 
 def entry_path(folder: Path, name: str) -> Path | None:
@@ -276,7 +281,10 @@ def start(args: argparse.Namespace, mount: Path, port: int, environment: dict[st
         print(f"3. healthy after {seconds:.1f} s ({policy})")
         record = record_started(args, container_logs(args.cli, args.name), seconds)
         print(f"   recorded in {args.record}: {described(record)}")
-        answer = predict(port, args.request.read_bytes(), predict_path)
+        answered, answer = predict(port, args.request.read_bytes(), predict_path)
+        if not answered:  # the service sends the callers' requests there: the rehearsal fails
+            print(f"4. FAILED: POST {predict_path} {args.request.name} -> {answer}", file=sys.stderr)
+            return 1
         print(f"4. POST {predict_path} {args.request.name} -> {answer}")
         return 0
     finally:
