@@ -87,4 +87,5 @@ def test_ads_web_concurrency_is_the_number_of_workers_the_scorer_runs(
     )
     assert both.returncode != 0
     assert f"WORKERS=2 and WEB_CONCURRENCY={WEB_CONCURRENCY}" in both.stderr
+    assert len(both.stderr.strip().splitlines()) == 1, both.stderr
     assert "Booting worker" not in both.stdout + both.stderr

@@ -244,6 +244,7 @@ def test_bodies_over_10_mb_get_a_json_413_the_client_can_read(server: int) -> No
 SCHEMATHESIS_EXAMPLES = 3000  # per operation and phase; about 3,200 requests in all
 
 
+@pytest.mark.xdist_group(DEFAULT_FASTAPI.id)  # the default FastAPI project's worker: one install
 def test_schemathesis_finds_nothing_against_the_fastapi_openapi(baked, tmp_path: Path) -> None:
     """Every check but one on the schema FastAPI serves, with valid and invalid bodies.
 
