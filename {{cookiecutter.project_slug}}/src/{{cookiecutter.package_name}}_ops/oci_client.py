@@ -16,6 +16,8 @@ from typing import Any
 
 import oci
 
+from .errors import InputError
+
 AUTH_CHOICES = ("api_key", "resource_principal", "instance_principal")
 # Connect and read timeouts (seconds), and a retry that gives up within RETRY_SECONDS
 # (the SDK's default retries for ten minutes), on connection errors, 429 and 5xx.
@@ -70,7 +72,12 @@ def data_science_client(args: argparse.Namespace) -> oci.data_science.DataScienc
 
 
 def failure(error: Exception, doing: str, endpoint: str | None = None) -> str:
-    """One line that says why ``doing`` (e.g. "create the deployment") failed, for any SDK error."""
+    """One line that says why ``doing`` (e.g. "create the deployment") failed, for any SDK error.
+    An ``InputError`` (a project file of the wrong shape: a ValueError, as the SDK's own argument
+    errors are, so SDK_ERRORS catches it) is raised again, for the command line to print it as
+    one (``error: ...``, exit 2) rather than as a failure of OCI."""
+    if isinstance(error, InputError):
+        raise error
     if isinstance(error, oci.exceptions.ServiceError):
         return f"OCI refused to {doing} ({error.status} {error.code}): {error.message}"
     if isinstance(

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from . import oci_client
-from .errors import InputError
 from .project import (
     CATALOG_MODEL_ID_FILE,
     DEBUG_JOB_RECORD,
@@ -309,8 +308,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         made = clients(args)
         things = recorded(args, made, tenancy_of(args))
-    except InputError:  # a damaged record: one line naming it (a ValueError, which SDK_ERRORS holds)
-        raise
     except oci_client.SDK_ERRORS as error:
         print(oci_client.failure(error, "reach OCI", args.endpoint), file=sys.stderr)
         return 1
