@@ -236,7 +236,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     port, environment = container_environment(args.settings, args.port)
-    service_paths(environment)  # refused before anything is unpacked
+    paths = service_paths(environment)  # refused before anything is unpacked
     mount = Path(tempfile.mkdtemp(prefix="deployed_model-"))
     try:
         written = unpack(args.artifact, mount, args.max_unpacked_bytes)
@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"1. unzipped {args.artifact.name} into {mount} ({len(names)} files, {written:,} bytes)")
         if note := model_code_note(names):
             print(note, file=sys.stderr)
-        return start(args, mount, port, environment)
+        return start(args, mount, port, environment, paths)
     finally:
         shutil.rmtree(mount, ignore_errors=True)
 
@@ -257,8 +257,12 @@ def record_started(
     return record_start(args.record, "make deploy-local", seconds, logs, cpus, args.image, local_id, given)
 
 
-def start(args: argparse.Namespace, mount: Path, port: int, environment: dict[str, str]) -> int:
-    """Steps 2 to 4: run the image on the unpacked artifact, wait until healthy, one prediction."""
+def start(
+    args: argparse.Namespace, mount: Path, port: int, environment: dict[str, str], paths: tuple[str, str]
+) -> int:
+    """Steps 2 to 4: run the image on the unpacked artifact, wait until healthy, one prediction
+    (``paths``: the service's /predict and /health, as ``service_paths`` gives them)."""
+    predict_path, health_path = paths
     try:
         subprocess.run([args.cli, "rm", "-f", args.name], capture_output=True)
         command = [args.cli, "run", "-d", "--name", args.name, "-p", f"127.0.0.1:{port}:{port}"]
@@ -267,7 +271,6 @@ def start(args: argparse.Namespace, mount: Path, port: int, environment: dict[st
         subprocess.run(command, check=True, capture_output=True)
         print(f"2. started {args.image} as {args.name}, {MODEL_MOUNT} read-only, env {sorted(environment)}")
         started = time.monotonic()
-        predict_path, health_path = service_paths(environment)
         try:
             seconds = wait_healthy(args.cli, args.name, port, args.deadline, args.interval, health_path)
         except RuntimeError as error:
