@@ -108,7 +108,7 @@ def request_body(rows: int, example: bool = False) -> bytes:
     the example only), repeated as needed."""
     model_file = os.environ.get("MODEL_FILE") or MODEL_FILE
     request = None if example else PROJECT / (os.environ.get("SAMPLE_REQUEST") or "sample_request.json")
-    sample = json.loads(sample_body(request, MODEL_DIR, model_file)[1])
+    sample = json.loads(sample_body(request, MODEL_DIR, model_file, "bench")[1])
     key = "instances" if "instances" in sample else "data"
     return json.dumps({key: [sample[key][index % len(sample[key])] for index in range(rows)]}).encode()
 
@@ -193,14 +193,16 @@ def main() -> int:
         sizes = batch_sizes(args.batching)
     except ValueError as error:  # MAX_BATCH_SIZE of the environment
         raise SystemExit(str(error)) from None
+    # The bodies before any server: a model without a request to send is refused at once.
+    bodies = {int(rows): request_body(int(rows), args.example) for rows in args.rows.split(",")}
+    warm_up = bodies.get(1) or request_body(1, args.example)
     points = []
     print(f"gunicorn on 127.0.0.1:{port}, {workers} workers, {cpus} CPUs", flush=True)
     for size in sizes:
         name = f"scorer, batching {'on (' + str(size) + ')' if size > 1 else 'off'}"
         with gunicorn(port, {"MAX_BATCH_SIZE": str(size)}):
-            wrk(url, request_body(1, args.example), connections=4, seconds=2)  # warm-up
-            for rows in (int(value) for value in args.rows.split(",")):
-                body = request_body(rows, args.example)
+            wrk(url, warm_up, connections=4, seconds=2)
+            for rows, body in bodies.items():
                 for connections in (int(value) for value in args.connections.split(",")):
                     point = wrk(url, body, connections, args.seconds, rows)
                     print(line(name, point), flush=True)

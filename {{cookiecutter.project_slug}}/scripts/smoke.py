@@ -57,9 +57,12 @@ def base_url(host: str, port: int) -> str:
     return f"http://{bind_address(reach, port)}"
 
 
-def request_body(request: Path | None, model_dir: Path, model_file: str) -> tuple[str, bytes]:
+def request_body(
+    request: Path | None, model_dir: Path, model_file: str, target: str = "smoke"
+) -> tuple[str, bytes]:
     """The request to send and its name: ``request`` when it is a file, else the example saved
-    beside the model, else a row made from the signature beside it (its features' typical values)."""
+    beside the model, else a row made from the signature beside it (its features' typical values).
+    ``target``: the make target the error names (``make smoke SAMPLE_REQUEST=...``)."""
     if request is not None and request.is_file():
         return request.name, request.read_bytes()
     # Imported here: bench.py (and the template's benchmark) import this module for wait_healthy.
@@ -79,7 +82,7 @@ def request_body(request: Path | None, model_dir: Path, model_file: str) -> tupl
     missing = f"no {request} and " if request is not None else ""
     raise SystemExit(
         f"{missing}no {INPUT_EXAMPLE} nor signature beside the model (saved without save_model): "
-        "write a request the model takes and pass it, e.g. make smoke SAMPLE_REQUEST=request.json"
+        f"write a request the model takes and pass it, e.g. make {target} SAMPLE_REQUEST=request.json"
     )
 
 

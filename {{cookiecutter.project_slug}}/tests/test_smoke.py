@@ -74,3 +74,9 @@ def test_without_an_example_the_request_is_a_row_of_the_signature(tmp_path: Path
         (folder / name).unlink()
     with pytest.raises(SystemExit, match=r"no input_example\.json nor signature beside the model"):
         request_body(tmp_path / "absent.json", folder, MODEL_FILE)
+    # make bench MODEL= on that model: refused before any server starts, naming its own target.
+    env = {**os.environ, "MODEL_DIR": str(folder), "MODEL_FILE": MODEL_FILE}
+    command = [sys.executable, "scripts/bench.py", "--example", "--seconds", "0.1"]
+    bench = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
+    assert bench.returncode == 1 and "gunicorn on" not in bench.stdout
+    assert bench.stderr.strip().endswith("e.g. make bench SAMPLE_REQUEST=request.json"), bench.stderr
