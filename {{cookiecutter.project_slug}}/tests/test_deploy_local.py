@@ -40,6 +40,15 @@ def zip_of_zeros(path: Path, size: int) -> Path:
 
 
 @pytest.fixture
+def settings(tmp_path: Path) -> Path:
+    """A scorer deployment's settings of the test's own: the project's deploy/deployment.toml is
+    the user's to edit (an override there must not change what these tests expect)."""
+    path = tmp_path / "deployment.toml"
+    path.write_text("[container]\nserver_port = 8080\n")
+    return path
+
+
+@pytest.fixture
 def mount(tmp_path: Path) -> Path:
     folder = tmp_path / "mount" / "deployed_model"
     folder.mkdir(parents=True)
@@ -117,7 +126,7 @@ def test_bytes_are_counted_as_written_whatever_was_declared() -> None:
 
 @pytest.mark.parametrize("artifact", ["text", "missing", "folder", "bomb"])
 def test_an_artifact_it_cant_take_is_one_line_naming_it(
-    tmp_path: Path, artifact: str, capsys: pytest.CaptureFixture
+    tmp_path: Path, artifact: str, settings: Path, capsys: pytest.CaptureFixture
 ) -> None:
     path = tmp_path / "notazip"
     expected = {
@@ -132,9 +141,8 @@ def test_an_artifact_it_cant_take_is_one_line_naming_it(
         path.mkdir()
     elif artifact == "bomb":
         zip_of_zeros(path, 4 * MB)
-    status = main(
-        ["deploy-local", "--image", "x", "--artifact", str(path), "--max-unpacked-bytes", "1000000"]
-    )
+    command = ["deploy-local", "--image", "x", "--artifact", str(path), "--settings", str(settings)]
+    status = main([*command, "--max-unpacked-bytes", "1000000"])
     error = capsys.readouterr().err
     assert status == 2
     assert error.startswith(f"error: --artifact {path}") and expected in error, error
@@ -142,18 +150,26 @@ def test_an_artifact_it_cant_take_is_one_line_naming_it(
 
 
 def test_settings_it_cant_read_are_one_line_before_anything_is_unpacked(
-    tmp_path: Path, capsys: pytest.CaptureFixture
+    tmp_path: Path, settings: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    settings = tmp_path / "deployment.toml"
     settings.write_text("[container]\ncount = 1 1\n")
     command = ["deploy-local", "--image", "x", "--artifact", str(tmp_path / "none.zip")]
     status = main([*command, "--settings", str(settings)])
     error = capsys.readouterr().err
     assert status == 2 and error.startswith(f"error: can't read {settings}") and error.count("\n") == 1, error
+    # A Triton deployment's settings: its image runs with tritonserver's command, which make
+    # deploy-local gives (make triton-run); this command would start it without one.
+    settings.write_text(
+        "[container]\nserver_port = 8000\n[container.environment]\nCONTAINER_TYPE = 'TRITON'\n"
+    )
+    status = main([*command, "--settings", str(settings)])
+    error = capsys.readouterr().err
+    assert status == 2 and error.count("\n") == 1, error
+    assert f"{settings} deploys Triton (CONTAINER_TYPE=TRITON): `make deploy-local` rehearses it" in error
 
 
 def test_it_says_once_that_loading_the_model_runs_its_code(
-    tmp_path: Path, capsys: pytest.CaptureFixture
+    tmp_path: Path, settings: Path, capsys: pytest.CaptureFixture
 ) -> None:
     artifact = tmp_path / "model_artifact.zip"
     with zipfile.ZipFile(artifact, "w") as archive:
@@ -167,7 +183,9 @@ def test_it_says_once_that_loading_the_model_runs_its_code(
     )
     container_cli.chmod(0o755)
     command = ["deploy-local", "--image", "x", "--artifact", str(artifact), "--cli", str(container_cli)]
-    status = main([*command, "--record", str(tmp_path / "start-time.json")])  # not the project's dist/
+    record = tmp_path / "start-time.json"  # not the project's dist/
+    command += ["--settings", str(settings), "--record", str(record)]
+    status = main(command)
     error = capsys.readouterr().err
     assert status == 1 and "FAILED: the container exited" in error
     assert error.count("note: loading") == 1
@@ -288,7 +306,7 @@ def serve_predict(path: str = "/predict") -> tuple[int, Callable[[], None]]:
 
 @pytest.mark.parametrize("healthy", [True, False])
 def test_deploy_local_records_the_start_healthy_or_not(
-    tmp_path: Path, capsys: pytest.CaptureFixture, healthy: bool
+    tmp_path: Path, settings: Path, capsys: pytest.CaptureFixture, healthy: bool
 ) -> None:
     artifact = tmp_path / "model_artifact.zip"
     with zipfile.ZipFile(artifact, "w") as archive:
@@ -301,7 +319,7 @@ def test_deploy_local_records_the_start_healthy_or_not(
     command = ["deploy-local", "--image", "scorer:1", "--cli", str(cli), "--artifact", str(artifact)]
     command += ["--port", str(port), "--interval", "0", "--request", str(request), "--record", str(record)]
     try:
-        status = main(command)
+        status = main([*command, "--settings", str(settings)])
     finally:
         stop()
     out, err = capsys.readouterr()
@@ -320,14 +338,13 @@ def test_deploy_local_records_the_start_healthy_or_not(
 
 
 def test_deploy_local_calls_the_paths_the_deployment_overrides(
-    tmp_path: Path, capsys: pytest.CaptureFixture
+    tmp_path: Path, settings: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """OCI calls MODEL_DEPLOY_HEALTH_ENDPOINT and MODEL_DEPLOY_PREDICT_ENDPOINT when they are set:
     the rehearsal checks the image answers there, not only on /health and /predict."""
     artifact = tmp_path / "model_artifact.zip"
     with zipfile.ZipFile(artifact, "w") as archive:
         archive.writestr("labels.txt", b"setosa\n")
-    settings = tmp_path / "deployment.toml"
     container = "[container]\nserver_port = 8080\n[container.environment]\n"
     settings.write_text(
         container + 'MODEL_DEPLOY_HEALTH_ENDPOINT = "/ping"\nMODEL_DEPLOY_PREDICT_ENDPOINT = "/v1/score"\n'

@@ -477,9 +477,11 @@ def test_checkpoint_names_an_artifact_that_is_no_zip(tmp_path: Path, run: Callab
 
 
 def test_deploy_local_names_an_artifact_that_is_no_zip(tmp_path: Path, run: Callable[..., Outcome]) -> None:
-    artifact = tmp_path / "notazip"
+    artifact, settings = tmp_path / "notazip", tmp_path / "deployment.toml"
     artifact.write_text("not a zip")
-    outcome = run("deploy-local", "--image", "x:1", "--cli", "/absent/cli", "--artifact", str(artifact))
+    settings.write_text("[container]\nserver_port = 8080\n")  # the test's own: deploy/ is the user's
+    command = ["deploy-local", "--image", "x:1", "--cli", "/absent/cli", "--artifact", str(artifact)]
+    outcome = run(*command, "--settings", str(settings))
     one_line_naming(outcome, "notazip")
 
 

@@ -11,7 +11,8 @@ sample request (a non-2xx answer fails it) and print a short report. The health 
 request go to the paths the service calls: /health and /predict, or the deployment's
 ``MODEL_DEPLOY_HEALTH_ENDPOINT`` and ``MODEL_DEPLOY_PREDICT_ENDPOINT`` (deploy/deployment.toml,
 ``[container.environment]``). Works with docker or podman. (A Triton project's `make deploy-local`
-runs Triton's image instead: make triton-run.)
+runs Triton's image instead, with its command: make triton-run; this command refuses a Triton
+deployment's settings.)
 
     python -m {{ cookiecutter.package_name }}_ops deploy-local --image NAME:TAG [--cli docker] [--artifact dist/model_artifact.zip]
 """
@@ -36,6 +37,7 @@ from typing import IO, Any
 from {{ cookiecutter.package_name }}.oci_rules import (
     MAX_ARTIFACT_BYTES,
     MODEL_MOUNT,
+    is_triton,
     shown,
 )
 from {{ cookiecutter.package_name }}.settings import endpoint_paths
@@ -236,6 +238,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     port, environment = container_environment(args.settings, args.port)
+    if is_triton(environment):  # Triton's image needs tritonserver's command, which make triton-run gives
+        raise InputError(
+            f"{args.settings} deploys Triton (CONTAINER_TYPE=TRITON): `make deploy-local` "
+            "rehearses it with Triton's image and command; this command runs the scorer's image"
+        )
     paths = service_paths(environment)  # refused before anything is unpacked
     mount = Path(tempfile.mkdtemp(prefix="deployed_model-"))
     try:
