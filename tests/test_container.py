@@ -70,8 +70,9 @@ def podman(env: dict[str, str], *arguments: str, check: bool = True) -> subproce
 @pytest.mark.parametrize("combo", [DEFAULT_FLASK.param(), DEFAULT_FASTAPI.param()])
 def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str], combo: Combo) -> None:
     project = baked(combo)
-    for unwanted in (".env", "tests/secret.pem"):
-        (project / unwanted).write_text("must not reach the image")  # .dockerignore keeps these out
+    unwanted = [project / ".env", project / "tests" / "secret.pem"]  # .dockerignore keeps these out
+    for path in unwanted:
+        path.write_text("must not reach the image")
     framework = combo.answers["framework"]
     name, port, tag = f"byoc-test-{framework}-{os.getpid()}", free_port(), f"test-{framework}"
     # Each test its own tag and container: the two frameworks build side by side.
@@ -81,7 +82,8 @@ def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str
     make(project, podman_env, "build", *settings)
     cold = time.monotonic() - started
     scorer_init = project / "src" / "my_model_service" / "__init__.py"  # the server's (ops stays out)
-    scorer_init.write_text(scorer_init.read_text() + "# a code edit\n")
+    original = scorer_init.read_text()
+    scorer_init.write_text(original + "# a code edit\n")
     started = time.monotonic()
     rebuilt = make(project, podman_env, "build", *settings)
     cached = time.monotonic() - started
@@ -122,6 +124,9 @@ def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str
             text=True,
             env={**os.environ, **podman_env},
         )
+        scorer_init.write_text(original)  # the project is shared by the combo's other tests
+        for path in unwanted:
+            path.unlink()
     assert stop.returncode == 0, stop.stderr
     assert podman(podman_env, "container", "exists", name, check=False).returncode == 1
     size = int(
