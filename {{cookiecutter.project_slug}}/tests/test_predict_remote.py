@@ -29,7 +29,17 @@ from conftest import ApiKey, write_private_key
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+{%- if cookiecutter.server == "triton" %}
 
+from {{ cookiecutter.package_name }}_ops.triton_client import request_body
+from {{ cookiecutter.package_name }}_ops.triton_repository import (
+    MODEL_NAME,
+    read_config,
+    write_repository,
+)
+{%- endif %}
+
+MODEL_FILE = "{{ cookiecutter.__model_file }}"
 PROJECT = Path(__file__).resolve().parent.parent
 DEPLOYMENT_ID = "ocid1.datasciencemodeldeployment.oc1.iad.test"
 PREDICTION = {"prediction": ["setosa"]}
@@ -212,3 +222,35 @@ def test_a_deployment_that_refuses_connections_is_one_line(api_key: ApiKey, requ
     (posted, line) = result.stderr.strip().splitlines()
     assert posted == f"POST {url}/predict"
     assert line.startswith(f"cannot call {url}/predict: NewConnectionError")
+{%- if cookiecutter.server == "triton" %}
+
+
+def test_a_triton_deployment_gets_the_rows_as_its_models_kserve_v2_body(
+    api_key: ApiKey, deployment: tuple[str, type[Deployment]], request_file: Path, model_dir: Path
+) -> None:
+    """make predict-remote in a Triton project (--triton, the model repository): the rows as the
+    KServe-v2 body of the repository's model, as triton-predict sends them, with the headers by
+    which OCI's Triton endpoint finds the model."""
+    repository = request_file.parent / "model_repository"
+    url, recorder = deployment
+    arguments = ["--url", url, "--request", str(request_file), "--triton", str(repository)]
+    missing = predict_remote(api_key, *arguments)  # before make train wrote the repository
+    assert missing.returncode == 1 and recorder.calls == []
+    (line,) = missing.stderr.strip().splitlines()
+    assert line.startswith(f"{repository / MODEL_NAME / 'config.pbtxt'} is missing: run `make train`")
+
+    write_repository(model_dir / MODEL_FILE, repository)
+    result = predict_remote(api_key, *arguments)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == PREDICTION
+    (call,) = recorder.calls
+    config = read_config(repository / MODEL_NAME / "config.pbtxt")
+    assert json.loads(call["body"]) == request_body(config, json.loads(request_file.read_text()))
+    assert json.loads(call["body"])["inputs"][0]["shape"] == [1, 4]
+    assert (call["headers"]["model_name"], call["headers"]["model_version"]) == (MODEL_NAME, "1")
+
+    request_file.write_text(json.dumps({"instances": [[5.1, 3.5]]}))  # rows the model can't take
+    refused = predict_remote(api_key, *arguments)
+    assert refused.returncode == 1 and len(recorder.calls) == 1
+    assert f"{request_file} does not fit the model's inputs" in refused.stderr
+{%- endif %}

@@ -7,7 +7,9 @@ DATA_SCIENCE_MODEL_DEPLOYMENT_PREDICT). The URL is ``--url``, the deployment's
 URL as the console shows it under "Invoking your model", else the one Data Science
 gives the deployment of ``--deployment-id`` or of deploy/deployment-id.txt. The
 answer goes to stdout (JSON, for jq), and its ``opc-request-id``, the id Oracle
-support asks for, to stderr.
+support asks for, to stderr. A Triton deployment (``--triton``, the model repository: what a
+Triton project's make passes) takes the request's rows as the KServe-v2 body of the repository's
+model, with the headers ``model_name`` and ``model_version`` that name it.
 
     python -m {{ cookiecutter.package_name }}_ops predict-remote [--request sample_request.json] [--profile DEFAULT]
     python -m {{ cookiecutter.package_name }}_ops predict-remote --url https://modeldeployment.<region>.oci.customer-oci.com/ocid1...
@@ -52,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--deployment-id", help=f"the deployment to call (default: the one in {DEPLOYMENT_ID_FILE.name})"
     )
+    parser.add_argument(
+        "--triton",
+        type=Path,
+        metavar="REPOSITORY",
+        help="a Triton deployment of this model repository: send the rows as its KServe-v2 body",
+    )
     oci_client.add_arguments(parser)
 
 
@@ -65,6 +73,24 @@ def read_request(path: Path) -> bytes:
     except ValueError as error:
         raise Failure(f"{path} is not JSON: {error}") from None
     return body
+
+
+def triton_request(path: Path, repository: Path) -> tuple[bytes, dict[str, str]]:
+    """The request's rows as the KServe-v2 body of the repository's model (as triton-predict sends
+    them), and the headers that name the model and its version to OCI's Triton endpoint."""
+    from .triton_client import request_body  # tritonclient: a Triton project's only
+    from .triton_repository import MODEL_NAME, VERSION, read_config
+
+    request = json.loads(read_request(path))
+    config_file = repository / MODEL_NAME / "config.pbtxt"
+    if not config_file.is_file():
+        raise Failure(f"{config_file} is missing: run `make train`, which writes the model repository")
+    config = read_config(config_file)
+    try:
+        body = request_body(config, request)
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise Failure(f"{path} does not fit the model's inputs: {error}") from None
+    return json.dumps(body).encode(), {"model_name": config.name, "model_version": VERSION}
 
 
 def deployment_url(args: argparse.Namespace) -> str:
@@ -104,9 +130,11 @@ def why(error: Exception) -> str:
     return type(cause).__name__ + (f": {errno.group(0).strip()}" if errno else "")
 
 
-def post(url: str, body: bytes, auth: Any, request_id: str) -> Any:
-    """POST the body, signed by ``auth``; our own opc-request-id goes along, as the SDK's calls send one."""
+def post(url: str, body: bytes, auth: Any, request_id: str, extra: dict[str, str] | None = None) -> Any:
+    """POST the body, signed by ``auth``, with ``extra`` headers; our own opc-request-id goes along,
+    as the SDK's calls send one."""
     headers = {"Content-Type": "application/json", "Accept": "application/json", "opc-request-id": request_id}
+    headers.update(extra or {})
     try:
         return requests.post(
             url, data=body, headers=headers, auth=auth, timeout=TIMEOUT, allow_redirects=False
@@ -143,11 +171,13 @@ def report(response: Any, sent_id: str) -> int:
 def run(args: argparse.Namespace) -> int:
     request_id = uuid.uuid4().hex.upper()
     try:
-        body = read_request(args.request)
+        body, headers = (
+            triton_request(args.request, args.triton) if args.triton else (read_request(args.request), {})
+        )
         url = predict_url(args)
         auth = signer(args)
         print(f"POST {url}", file=sys.stderr)
-        response = post(url, body, auth, request_id)
+        response = post(url, body, auth, request_id, headers)
     except Failure as failure:
         print(failure, file=sys.stderr)
         return 1
