@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
+from baked_settings import replaced, write_settings
 
 from {{ cookiecutter.package_name }}_ops.cli import main
 
-PROJECT = Path(__file__).resolve().parent.parent
 # 2 workers on 2 CPUs; 1-row bodies of 100 bytes, 100-row bodies of 8,000.
 BENCH = {
     "date": "2026-11-27T00:00:00Z",
@@ -38,11 +37,11 @@ BENCH = {
 
 @pytest.fixture
 def files(tmp_path: Path) -> tuple[Path, Path]:
-    bench, settings = tmp_path / "bench.json", tmp_path / "deployment.toml"
+    """The bench record, and the settings as baked (one E4 OCPU, one instance, 2 workers)."""
+    bench = tmp_path / "bench.json"
     points = [{"errors": 0, "non_2xx": 0, "seconds": 10.0, **point} for point in BENCH["points"]]
     bench.write_text(json.dumps({**BENCH, "points": points}))
-    shutil.copy(PROJECT / "deploy" / "deployment.toml", settings)
-    return bench, settings
+    return bench, write_settings(tmp_path / "deployment.toml")
 
 
 def capacity(files: tuple[Path, Path], *arguments: str) -> int:
@@ -82,7 +81,7 @@ def test_a_large_body_is_bound_by_the_load_balancer_not_the_cpus(files, capsys) 
 
 def test_ampere_a1_counts_one_vcpu_per_ocpu(files, capsys) -> None:
     _, settings = files
-    settings.write_text(settings.read_text().replace('"VM.Standard.E4.Flex"', '"VM.Standard.A1.Flex"'))
+    settings.write_text(replaced(settings.read_text(), '"VM.Standard.E4.Flex"', '"VM.Standard.A1.Flex"'))
     assert (
         capacity(files, "--target-rps", "1000", "--p99-ms", "10", "--ocpus", "4", "--peak-rps", "1000") == 0
     )
@@ -119,12 +118,12 @@ def test_write_puts_the_worker_count_under_the_name_the_settings_give_it(files, 
     # WEB_CONCURRENCY (ADS's name) and WORKERS are one setting: --write keeps the file's choice,
     # and two names stay equal (the pre-flight refuses them apart).
     _, settings = files
-    settings.write_text(settings.read_text().replace("\nWORKERS = ", "\nWEB_CONCURRENCY = "))
+    settings.write_text(replaced(settings.read_text(), "\nWORKERS = ", "\nWEB_CONCURRENCY = "))
     assert capacity(files, "--target-rps", "2000", "--p99-ms", "10", "--ocpus", "2", "--write") == 0
     environment = tomllib.loads(settings.read_text())["container"]["environment"]
     assert environment["WEB_CONCURRENCY"] == "4" and "WORKERS" not in environment
 
-    both = settings.read_text().replace("\nWEB_CONCURRENCY = ", '\nWORKERS = "1"\nWEB_CONCURRENCY = ')
+    both = replaced(settings.read_text(), "\nWEB_CONCURRENCY = ", '\nWORKERS = "1"\nWEB_CONCURRENCY = ')
     settings.write_text(both)
     assert capacity(files, "--target-rps", "2000", "--p99-ms", "10", "--ocpus", "2", "--write") == 0
     environment = tomllib.loads(settings.read_text())["container"]["environment"]
@@ -134,14 +133,14 @@ def test_write_puts_the_worker_count_under_the_name_the_settings_give_it(files, 
 
 def test_write_keeps_comments_beside_keys_and_headers_and_refuses_a_missing_key(files, capsys) -> None:
     _, settings = files
-    text = settings.read_text().replace("[instances]\n", "[instances]  # sizes\n")
-    settings.write_text(text.replace("\ncount = 1\n", "\ncount = 1  # fixed size\n"))
+    text = replaced(settings.read_text(), "[instances]\n", "[instances]  # sizes\n")
+    settings.write_text(replaced(text, "\ncount = 1\n", "\ncount = 1  # fixed size\n"))
     assert capacity(files, "--target-rps", "2000", "--p99-ms", "10", "--write") == 0
     written = settings.read_text()
     assert "[instances]  # sizes\n" in written and "\ncount = 3  # fixed size\n" in written
     assert tomllib.loads(written)["instances"]["count"] == 3
 
-    settings.write_text(written.replace("minimum_instances = 3\n", ""))
+    settings.write_text(replaced(written, "minimum_instances = 3\n", ""))
     before = settings.read_text()
     assert capacity(files, "--target-rps", "2000", "--p99-ms", "10", "--write") == 1
     assert "the settings file has no autoscaling.minimum_instances" in capsys.readouterr().err

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import zipfile
@@ -18,6 +17,7 @@ from typing import Any
 
 import oci
 import pytest
+from baked_settings import write_settings
 from conftest import MODEL_FILE, ApiKey, Call, JsonStandIn, received, signed_by
 from oci.data_science.models import Model
 
@@ -122,12 +122,8 @@ def test_no_value_of_free_text_reaches_the_catalog(tmp_path: Path) -> None:
 
 
 def settings_with(path: Path, compartment_id: str = "", project_id: str = "") -> Path:
-    """``path``: this project's deploy/deployment.toml with these OCIDs (none: as a new project has them)."""
-    toml = (PROJECT / "deploy" / "deployment.toml").read_text()
-    for key, value in (("compartment_id", compartment_id), ("project_id", project_id)):
-        toml = re.sub(rf'^{key} = ".*"$', f'{key} = "{value}"', toml, flags=re.MULTILINE)
-    path.write_text(toml)
-    return path
+    """``path``: the settings as baked with these OCIDs (none: as a new project has them)."""
+    return write_settings(path, compartment_id=compartment_id, project_id=project_id)
 
 
 def test_the_command_writes_the_entry_and_prints_the_cli_commands(churn_dir: Path, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from baked_settings import AS_BAKED
 from test_registry import registry_stand_in
 
 from {{ cookiecutter.package_name }}_ops.deploy_config import (
@@ -71,7 +72,7 @@ def endpoint() -> Iterator[tuple[str, type[Recorder]]]:
 
 @pytest.fixture
 def bodies(tmp_path: Path) -> dict[str, Path]:
-    settings = load_settings(PROJECT / "deploy" / "deployment.toml")
+    settings = load_settings(AS_BAKED)
     settings["compartment_id"] = "ocid1.compartment.oc1..test"
     settings["project_id"] = "ocid1.datascienceproject.oc1.iad.test"
     settings["model_id"] = "ocid1.datasciencemodel.oc1.iad.test"

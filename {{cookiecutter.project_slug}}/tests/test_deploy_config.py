@@ -11,6 +11,7 @@ from typing import Any
 
 import oci.data_science.models as oci_models
 import pytest
+from baked_settings import AS_BAKED, baked_text, replaced, write_settings
 
 from {{ cookiecutter.package_name }}_ops.deploy_config import (
     PreflightError,
@@ -50,10 +51,10 @@ def push_record(image: str = IMAGE, digest: str = DIGEST, **fields: Any) -> dict
 
 @pytest.fixture
 def settings(tmp_path: Path) -> dict[str, Any]:
-    """The project's own deploy/deployment.toml with OCIDs filled in, and a push recorded."""
+    """The settings as baked (tests/settings_as_baked.toml) with OCIDs filled in, and a push recorded."""
     record = tmp_path / "pushed-image.json"
     record.write_text(json.dumps(push_record()))
-    loaded = load_settings(PROJECT / "deploy" / "deployment.toml", record)
+    loaded = load_settings(AS_BAKED, record)
     loaded.update(OCIDS)
     return loaded
 
@@ -101,7 +102,7 @@ def test_the_default_settings_pass_the_preflight_and_the_sdk(settings: dict[str,
     assert shape.model_deployment_instance_shape_config_details.ocpus == 1
     assert "compartmentId" not in update
     check_body(update, "UpdateModelDeploymentDetails")
-    # The tags of deploy/deployment.toml, on the deployment as it is created and updated.
+    # The tags of the settings ([freeform_tags]), on the deployment as it is created and updated.
     assert model.freeform_tags == update["freeformTags"] == settings["freeform_tags"]
     assert settings["freeform_tags"]["service"] == SLUG
 
@@ -423,14 +424,8 @@ def test_overrides_in_range_pass_and_reach_the_container_as_set(settings: dict[s
 
 def test_infinity_never_reaches_a_request_body(tmp_path: Path) -> None:
     """TOML's inf is refused by the pre-flight; JSON written anywhere refuses it too."""
-    toml = (
-        (PROJECT / "deploy" / "deployment.toml")
-        .read_text()
-        .replace("memory_in_gbs = 16", "memory_in_gbs = inf")
-    )
-    for name, value in OCIDS.items():
-        toml = toml.replace(f'{name} = ""', f'{name} = "{value}"')
-    (tmp_path / "deployment.toml").write_text(toml)
+    toml = replaced(baked_text(), "\nmemory_in_gbs = 16\n", "\nmemory_in_gbs = inf\n")
+    write_settings(tmp_path / "deployment.toml", toml, **OCIDS)
     (tmp_path / "pushed-image.json").write_text(json.dumps(push_record()))
     command = [
         sys.executable,
@@ -454,7 +449,7 @@ def test_infinity_never_reaches_a_request_body(tmp_path: Path) -> None:
 def test_preflight_checks_the_pushed_images_size(tmp_path: Path) -> None:
     record = tmp_path / "pushed-image.json"
     record.write_text(json.dumps(push_record(size_bytes=17 * 1000**3)))
-    settings = {**load_settings(PROJECT / "deploy" / "deployment.toml", record), **OCIDS}
+    settings = {**load_settings(AS_BAKED, record), **OCIDS}
     with pytest.raises(PreflightError, match="over the 16 GB limit"):
         preflight(settings)
 
@@ -472,7 +467,7 @@ def test_the_image_and_digest_deployed_are_one_push(tmp_path: Path) -> None:
     newer = push_record(image=f"{REPOSITORY}:1.0.1", digest="sha256:" + "01" * 32)
     record = tmp_path / "pushed-image.json"
     record.write_text(json.dumps(newer))
-    settings = {**load_settings(PROJECT / "deploy" / "deployment.toml", record), **OCIDS}
+    settings = {**load_settings(AS_BAKED, record), **OCIDS}
     preflight(settings)
     create, _ = request_bodies(settings)
     environment = create["modelDeploymentConfigurationDetails"]["environmentConfigurationDetails"]
@@ -498,7 +493,7 @@ def test_a_digest_given_by_hand_must_be_one(settings: dict[str, Any]) -> None:
 
 
 def test_nothing_pushed_says_how_to_push(tmp_path: Path) -> None:
-    settings = {**load_settings(PROJECT / "deploy" / "deployment.toml", tmp_path / "none.json"), **OCIDS}
+    settings = {**load_settings(AS_BAKED, tmp_path / "none.json"), **OCIDS}
     with pytest.raises(PreflightError, match="nothing pushed: `make push` records the image with its digest"):
         preflight(settings)
 
@@ -536,10 +531,7 @@ def test_a_key_left_out_of_the_settings_is_kept_by_an_update(settings: dict[str,
 
 
 def test_the_command_writes_both_files_or_nothing(tmp_path: Path) -> None:
-    toml = (PROJECT / "deploy" / "deployment.toml").read_text()
-    for name, value in OCIDS.items():
-        toml = toml.replace(f'{name} = ""', f'{name} = "{value}"')
-    (tmp_path / "deployment.toml").write_text(toml)
+    write_settings(tmp_path / "deployment.toml", **OCIDS)
     command = [
         sys.executable,
         "-m",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from baked_settings import write_settings
 
 from {{ cookiecutter.package_name }}_ops.failure_risks import (
     GB,
@@ -106,14 +107,12 @@ def test_an_artifact_that_unpacks_past_half_the_volume_warns_with_the_storage_to
 
 
 def test_the_preflight_warns_from_the_records_and_still_writes_the_bodies(tmp_path: Path) -> None:
-    toml = (PROJECT / "deploy" / "deployment.toml").read_text()
-    for name, value in {
-        "compartment_id": "ocid1.compartment.oc1..aaaa",
-        "project_id": "ocid1.datascienceproject.oc1.iad.aaaa",
-        "model_id": "ocid1.datasciencemodel.oc1.iad.aaaa",
-    }.items():
-        toml = toml.replace(f'{name} = ""', f'{name} = "{value}"')
-    (tmp_path / "deployment.toml").write_text(toml)
+    write_settings(
+        tmp_path / "deployment.toml",
+        compartment_id="ocid1.compartment.oc1..aaaa",
+        project_id="ocid1.datascienceproject.oc1.iad.aaaa",
+        model_id="ocid1.datasciencemodel.oc1.iad.aaaa",
+    )
     push = {"image": IMAGE, "digest": "sha256:" + "ab" * 32, "size_bytes": 1, "platform": "linux/amd64"}
     push["local_id"] = "sha256:" + "cd" * 32
     (tmp_path / "pushed-image.json").write_text(json.dumps(push))

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import oci
 import pytest
+from baked_settings import AS_BAKED
 from conftest import JsonStandIn
 from oci.data_science import models
 
@@ -234,6 +235,7 @@ def test_failed_prints_the_latest_work_request_errors(oci_config: Path, serve: C
         },
     )
     arguments = ("--deployment-id", DEPLOYMENT_ID, "--wait", "--interval", "0.1")
+    arguments += ("--settings", str(AS_BAKED))  # what FAILED explains the errors with: not the user's
     result = ops(oci_config, serve(script), "status", *arguments)
     assert result.returncode == 1
     assert re.search(r"^FAILED after \d+ s$", result.stdout, re.MULTILINE)

@@ -1,5 +1,6 @@
 """The OCI settings live in deploy/deployment.toml alone: the Makefile and the ops commands read them
-there, so changing the region (or the namespace, repository, tag) is one edit of that file."""
+there, so changing the region (or the namespace, repository, tag) is one edit of that file. The tests
+edit copies of the settings as baked (tests/settings_as_baked.toml), never the project's own."""
 
 from __future__ import annotations
 
@@ -10,33 +11,22 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from baked_settings import AS_BAKED, baked_text, with_values
 
 from {{ cookiecutter.package_name }}_ops.cli import main
 
 PROJECT = Path(__file__).resolve().parent.parent
-SETTINGS = PROJECT / "deploy" / "deployment.toml"
-
-
-def edited(text: str, **registry: str) -> str:
-    """This project's deployment.toml with the region and [registry] keys given changed."""
-    lines = []
-    for line in text.splitlines():
-        key = line.split("=", 1)[0].strip()
-        if "=" in line and key in registry:
-            line = f'{key} = "{registry[key]}"'
-        lines.append(line)
-    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    """The Makefile, the packages and deploy/deployment.toml in a folder of their own, where a test
-    may edit the settings (this project's own file is its owner's)."""
+    """The Makefile, the packages and the settings as baked (as deploy/deployment.toml) in a folder of
+    their own, where a test may edit the settings (this project's own file is its owner's)."""
     copy = tmp_path / "project"
     shutil.copytree(PROJECT / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copy(PROJECT / "Makefile", copy / "Makefile")
     (copy / "deploy").mkdir()
-    shutil.copy(SETTINGS, copy / "deploy" / "deployment.toml")
+    shutil.copy(AS_BAKED, copy / "deploy" / "deployment.toml")
     return copy
 
 
@@ -50,7 +40,7 @@ def make(folder: Path, *arguments: str, **environment: str) -> subprocess.Comple
 def test_changing_the_region_is_one_edit(project_copy: Path) -> None:
     settings = project_copy / "deploy" / "deployment.toml"
     settings.write_text(
-        edited(settings.read_text(), region="eu-frankfurt-1", namespace="acme01", tag="2.0.0")
+        with_values(settings.read_text(), region="eu-frankfurt-1", namespace="acme01", tag="2.0.0")
     )
     result = make(project_copy, "tag")
     assert result.returncode == 0, result.stderr
@@ -63,7 +53,7 @@ def test_changing_the_region_is_one_edit(project_copy: Path) -> None:
 def test_make_s_command_line_overrides_one_run(project_copy: Path) -> None:
     result = make(project_copy, "tag", "IMAGE_TAG=9.9.9", "NAMESPACE=other")
     assert result.returncode == 0, result.stderr
-    repository = tomllib.loads(SETTINGS.read_text())["registry"]["repository"]
+    repository = tomllib.loads(baked_text())["registry"]["repository"]
     assert result.stdout.split()[-1].endswith(f"/other/{repository}:9.9.9")
 
 
@@ -93,7 +83,7 @@ def test_settings_shows_what_make_s_command_line_changes(project_copy: Path) -> 
 
 def test_a_broken_setting_stops_make_naming_the_key(project_copy: Path) -> None:
     settings = project_copy / "deploy" / "deployment.toml"
-    settings.write_text(edited(settings.read_text(), tag="bad tag"))
+    settings.write_text(with_values(settings.read_text(), tag="bad tag"))
     result = make(project_copy, "tag")
     assert result.returncode != 0
     assert "registry.tag: 'bad tag' is not a valid image tag" in result.stderr
@@ -102,7 +92,7 @@ def test_a_broken_setting_stops_make_naming_the_key(project_copy: Path) -> None:
 
 def test_settings_prints_what_make_uses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings = tmp_path / "deployment.toml"
-    settings.write_text(edited(SETTINGS.read_text(), region="ap-tokyo-1", repository="ml/fraud"))
+    settings.write_text(with_values(baked_text(), region="ap-tokyo-1", repository="ml/fraud"))
     assert main(["settings", "--make", "--settings", str(settings)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "REGISTRY=nrt.ocir.io" and lines[2] == "IMAGE_NAME=ml/fraud"
@@ -113,6 +103,6 @@ def test_settings_prints_what_make_uses(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_an_unknown_region_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings = tmp_path / "deployment.toml"
-    settings.write_text(edited(SETTINGS.read_text(), region="mars-1"))
+    settings.write_text(with_values(baked_text(), region="mars-1"))
     assert main(["settings", "--make", "--settings", str(settings)]) == 2
     assert "region: 'mars-1' is not a known OCI region identifier" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """Malformed input to every offline command: one line naming the key, file or argument, never a traceback.
 
-The settings variants start from the project's own deploy/deployment.toml and break one thing
+The settings variants start from the settings as baked (tests/settings_as_baked.toml) and break one thing
 each: a key deleted, a value of another kind, a table that is no table, a TOML syntax error,
 an empty, binary, missing file or a folder. Each command that reads the file gets each variant
 (in-process, through the command line's ``main``): it must exit non-zero, say which key, and
@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from baked_settings import baked_text, replaced, toml_value
 
 from {{ cookiecutter.package_name }}.oci_rules import ocir_host
 from {{ cookiecutter.package_name }}_ops.cli import main
 from {{ cookiecutter.package_name }}_ops.project import REQUIRED_KEYS
 
-PROJECT = Path(__file__).resolve().parent.parent
-BAKED = (PROJECT / "deploy" / "deployment.toml").read_text()
+BAKED = baked_text()
 OCIDS = {
     "compartment_id": "ocid1.compartment.oc1..aaaa",
     "project_id": "ocid1.datascienceproject.oc1.iad.aaaa",
@@ -41,16 +41,6 @@ CAPACITY_NEEDS = ("instances", "instances.shape", "instances.ocpus", "instances.
 CAPACITY_NEEDS += ("autoscaling", "autoscaling.cpu_scale_out_percent")
 # debug-job reads the settings as deploy-config does: every key it requires, and its tables.
 DEBUG_JOB_NEEDS = (*REQUIRED_KEYS, *{key.split(".")[0] for key in REQUIRED_KEYS if "." in key})
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)  # inf and nan are TOML too
-    if isinstance(value, list):
-        return "[" + ", ".join(map(toml_value, value)) + "]"
-    return json.dumps(value)
 
 
 def toml_text(table: dict[str, Any], prefix: str = "") -> str:
@@ -121,10 +111,10 @@ def variants() -> Iterator[Any]:
         if not name.startswith(OPTIONAL_IN) and name not in OPTIONAL:
             yield pytest.param(Variant(toml_text(changed(name, delete=True)), name, False), id=f"no-{name}")
     broken = {
-        "count-1-1": BAKED.replace("count = 1\n", "count = 1 1\n"),
-        "unclosed-header": BAKED.replace("[instances]", "[instances"),
-        "key-twice": BAKED.replace("\nregion = ", '\nregion = "eu-frankfurt-1"\nregion = ', 1),
-        "no-value": BAKED.replace("ocpus = 1\n", "ocpus =\n"),
+        "count-1-1": replaced(BAKED, "\ncount = 1\n", "\ncount = 1 1\n"),
+        "unclosed-header": replaced(BAKED, "\n[instances]\n", "\n[instances\n"),
+        "key-twice": replaced(BAKED, "\nregion = ", '\nregion = "eu-frankfurt-1"\nregion = '),
+        "no-value": replaced(BAKED, "\nocpus = 1\n", "\nocpus =\n"),
     }
     for name, text in broken.items():
         yield pytest.param(Variant(text, "deployment.toml", True), id=name)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 
 import oci
 import pytest
+from baked_settings import write_settings
 from conftest import ApiKey, JsonStandIn, received, signed_by
 from oci.identity.models import Policy, identity_type_mapping
 
@@ -60,16 +60,8 @@ def policies(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 
 def settings_copy(folder: Path, compartment_id: str) -> Path:
-    """A copy of deploy/deployment.toml (under ``folder``) with this compartment_id."""
-    text = (PROJECT / "deploy" / "deployment.toml").read_text()
-    changed, count = re.subn(
-        r"^compartment_id = .*$", f'compartment_id = "{compartment_id}"', text, count=1, flags=re.M
-    )
-    assert count == 1
-    path = folder / "deploy" / "deployment.toml"
-    path.parent.mkdir()
-    path.write_text(changed)
-    return path
+    """The settings as baked, as ``folder``/deploy/deployment.toml, with this compartment_id."""
+    return write_settings(folder / "deploy" / "deployment.toml", compartment_id=compartment_id)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import oci
 import pytest
+from baked_settings import baked_text, replaced, write_settings
 from conftest import ApiKey, Call, JsonStandIn, received, signed_by
 from oci.data_science import models
 from oci.loggingsearch import models as search_models
@@ -178,22 +179,15 @@ def stand_in(start_stand_in: Callable[..., str], monkeypatch: pytest.MonkeyPatch
 
 
 def settings_file(tmp_path: Path, logs: bool = True, **debug_job: Any) -> Path:
-    """The project's deploy/deployment.toml with OCIDs, an image and digest, (``logs``) [logging]
-    and the ``debug_job`` values in [debug_job]."""
-    text = (PROJECT / "deploy" / "deployment.toml").read_text()
-    filled = {"compartment_id": COMPARTMENT, "project_id": PROJECT_ID}
-    if logs:
-        filled |= {"predict_log_group_id": GROUP, "predict_log_id": PREDICT_LOG}
-        filled |= {"access_log_group_id": GROUP, "access_log_id": ACCESS_LOG}
-    for key, value in filled.items():
-        text = re.sub(rf'^{key} = ""$', f'{key} = "{value}"', text, count=1, flags=re.M)
-    text = re.sub(r'^image = ""$', f'image = "{IMAGE}"\ndigest = "{DIGEST}"', text, count=1, flags=re.M)
-    for key, value in debug_job.items():  # its [debug_job] keys
-        text, found = re.subn(rf"^{key} = .*$", f"{key} = {json.dumps(value)}", text, count=1, flags=re.M)
-        assert found == 1, key
-    path = tmp_path / "deployment.toml"
-    path.write_text(text)
-    return path
+    """The settings as baked with OCIDs, an image and digest, (``logs``) [logging] or none, and the
+    ``debug_job`` values in [debug_job]."""
+    text = replaced(baked_text(), '\nimage = ""\n', f'\nimage = "{IMAGE}"\ndigest = "{DIGEST}"\n')
+    logging = {"predict_log_group_id": GROUP, "predict_log_id": PREDICT_LOG}
+    logging |= {"access_log_group_id": GROUP, "access_log_id": ACCESS_LOG}
+    if not logs:
+        logging = dict.fromkeys(logging, "")
+    filled = {"compartment_id": COMPARTMENT, "project_id": PROJECT_ID, **logging}
+    return write_settings(tmp_path / "deployment.toml", text, **filled, **debug_job)
 
 
 def ops(oci_config: Path, *arguments: str) -> int:

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import oci
 import pytest
+from baked_settings import write_settings
 from conftest import ApiKey, JsonStandIn, received, signed_by
 from oci.vulnerability_scanning import models
 from oci.vulnerability_scanning.models import vulnerability_scanning_type_mapping
@@ -37,7 +38,6 @@ from {{ cookiecutter.package_name }}_ops.scan import (
     target_body,
 )
 
-PROJECT = Path(__file__).resolve().parent.parent
 COMPARTMENT = "ocid1.compartment.oc1..aaaascan"
 TENANCY = "ocid1.tenancy.oc1..aaaatenancy"
 IMAGE = "iad.ocir.io/mytenancy/team/scorer:1.2.0"
@@ -49,16 +49,8 @@ TARGET_ID = "ocid1.vsscontainerscantarget.oc1.iad.made"
 
 
 def settings_copy(folder: Path, compartment_id: str) -> Path:
-    """A copy of deploy/deployment.toml (under ``folder``) with this compartment_id."""
-    text = (PROJECT / "deploy" / "deployment.toml").read_text()
-    changed, count = re.subn(
-        r"^compartment_id = .*$", f'compartment_id = "{compartment_id}"', text, flags=re.M
-    )
-    assert count == 1
-    path = folder / "deploy" / "deployment.toml"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(changed)
-    return path
+    """The settings as baked, as ``folder``/deploy/deployment.toml, with this compartment_id."""
+    return write_settings(folder / "deploy" / "deployment.toml", compartment_id=compartment_id)
 
 
 @pytest.fixture
