@@ -1,4 +1,5 @@
-"""Fixtures: the trained sample models (iris, churn), loaded scorers and test clients of the app."""
+"""Fixtures: the template's own processing hooks, the trained sample models (iris, churn), loaded
+scorers and test clients of the app."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any, ClassVar, NamedTuple
 import joblib
 import oci
 import pytest
+import template_hooks
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -23,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi.testclient import TestClient
 {%- endif %}
 
+from {{ cookiecutter.package_name }} import processing
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -172,6 +175,18 @@ def deployment_record() -> Iterator[Path]:
     DEPLOYMENT_ID_FILE.unlink(missing_ok=True)
     if saved is not None:
         DEPLOYMENT_ID_FILE.write_bytes(saved)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def the_templates_hooks() -> Iterator[None]:
+    """processing's hooks are the template's own (template_hooks.py) for the whole session, the
+    samples it trains included: the tests check the machinery, whatever your processing.py holds
+    (test_your_processing.py runs yours). A test that sets hooks of its own (monkeypatch) gets
+    these back after it."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, hook in template_hooks.HOOKS.items():
+            patch.setattr(processing, name, hook)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from template_hooks import server_environment
 
 from {{ cookiecutter.package_name }}_ops.artifact import (
     SCAN_HEAD,
@@ -119,7 +120,7 @@ def test_caches_litter_venvs_and_secrets_stay_out(source: Path, tmp_path: Path) 
 
 
 def make_artifact_command(source: Path, output: Path) -> subprocess.CompletedProcess:
-    """`make artifact`'s command, on ``source``."""
+    """`make artifact`'s command, on ``source`` (with the template's hooks: it warms the model up)."""
     command = [
         "-m",
         "{{ cookiecutter.package_name }}_ops",
@@ -129,7 +130,8 @@ def make_artifact_command(source: Path, output: Path) -> subprocess.CompletedPro
         "--output",
         str(output),
     ]
-    return subprocess.run([sys.executable, *command], cwd=PROJECT, capture_output=True, text=True)
+    env = server_environment(os.environ)
+    return subprocess.run([sys.executable, *command], cwd=PROJECT, capture_output=True, text=True, env=env)
 
 
 @pytest.mark.parametrize(("name", "content"), CREDENTIALS, ids=[name for name, _ in CREDENTIALS])

@@ -4,7 +4,8 @@ In process: the batcher with a model call the test holds open, so what queues is
 On the real server (gunicorn with this project's workers, on loopback): concurrent one-row
 requests against their answers alone, a model that refuses some rows, mixed methods, SIGTERM.
 The servers' models use a module of the tests' own (``probe.py``, written to a temporary
-folder on the server's PYTHONPATH): a step that refuses rows holding -1 and takes a while.
+folder on the server's PYTHONPATH): a step that refuses rows holding -1 and takes a while; the
+servers run the template's own processing hooks (template_hooks.py), not your processing.py.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
+from template_hooks import server_environment
 
 from {{ cookiecutter.package_name }}.batching import (
     Batcher,
@@ -342,14 +344,16 @@ def free_port() -> int:
 def gunicorn(model_dir: Path, probe_dir: Path, log: Path, **settings: str) -> Iterator[Server]:
     """This project's gunicorn (2 workers) on loopback, once both workers have their model."""
     port = free_port()
-    env = {
-        **os.environ,
-        "MODEL_DIR": str(model_dir),
-        "MODEL_FILE": MODEL_FILE,
-        "WORKERS": "2",
-        "PYTHONPATH": str(probe_dir),
-        **settings,
-    }
+    env = server_environment(
+        {
+            **os.environ,
+            "MODEL_DIR": str(model_dir),
+            "MODEL_FILE": MODEL_FILE,
+            "WORKERS": "2",
+            "PYTHONPATH": str(probe_dir),
+            **settings,
+        }
+    )
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -19,6 +19,7 @@ from sklearn.compose import make_column_transformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+from template_hooks import server_environment
 
 from {{ cookiecutter.package_name }} import processing, save_model, signature
 from {{ cookiecutter.package_name }}.scorer import Scorer
@@ -388,7 +389,7 @@ def run_notebook(tmp_path: Path, how: str) -> subprocess.CompletedProcess:
     script = tmp_path / "notebook.py"
     script.write_text(textwrap.dedent(NOTEBOOK))
     (tmp_path / "out").mkdir()
-    env = {**os.environ, "PYTHONPATH": str(PROJECT / "src")}
+    env = server_environment({**os.environ, "PYTHONPATH": str(PROJECT / "src")})  # save_model runs the hooks
     command = [sys.executable, str(script), str(tmp_path / "out"), how]
     return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from smoke import request_body
+from template_hooks import server_environment
 
 from {{ cookiecutter.package_name }}.signature import (
     INPUT_EXAMPLE,
@@ -26,8 +27,8 @@ MODEL_FILE = "{{ cookiecutter.__model_file }}"
 
 
 def smoke(model_dir: Path, port: int, *options: str) -> subprocess.CompletedProcess:
-    """scripts/smoke.py on ``port``, serving ``model_dir``, as make runs it."""
-    env = {**os.environ, "MODEL_DIR": str(model_dir), "MODEL_FILE": MODEL_FILE}
+    """scripts/smoke.py on ``port``, serving ``model_dir``, as make runs it (with the template's hooks)."""
+    env = server_environment({**os.environ, "MODEL_DIR": str(model_dir), "MODEL_FILE": MODEL_FILE})
     command = [sys.executable, "scripts/smoke.py", "--port", str(port), *options]
     return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=180)
 
@@ -75,7 +76,7 @@ def test_without_an_example_the_request_is_a_row_of_the_signature(tmp_path: Path
     with pytest.raises(SystemExit, match=r"no input_example\.json nor signature beside the model"):
         request_body(tmp_path / "absent.json", folder, MODEL_FILE)
     # make bench MODEL= on that model: refused before any server starts, naming its own target.
-    env = {**os.environ, "MODEL_DIR": str(folder), "MODEL_FILE": MODEL_FILE}
+    env = server_environment({**os.environ, "MODEL_DIR": str(folder), "MODEL_FILE": MODEL_FILE})
     command = [sys.executable, "scripts/bench.py", "--example", "--seconds", "0.1"]
     bench = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
     assert bench.returncode == 1 and "gunicorn on" not in bench.stdout

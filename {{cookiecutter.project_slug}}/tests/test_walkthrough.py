@@ -102,7 +102,9 @@ def answer_lines(number: int) -> str:
 
 @pytest.mark.parametrize("number", [4, 6, 12])
 def test_the_answer_shown_is_the_scorer_s(number: int, client: Any, model_dir: Path) -> None:
-    """Steps 4, 6 and 12 show what the scorer answers to the sample model's sample request."""
+    """Steps 4, 6 and 12 show what the scorer answers to the sample model's sample request, with
+    the template's own hooks (conftest.py): the walkthrough shows the sample's answer as the
+    template ships it, whatever your postprocess makes of it."""
     body = (model_dir.parent / "sample_request.json").read_bytes()
     reply = client.post("/predict", body)
     assert reply.status == 200
