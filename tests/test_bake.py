@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -73,6 +74,7 @@ EXPECTED_FILES = [
             *("project", "push_record", "registry", "remote_logs", "start_record", "update_plan"),
         )
     ),
+    "tests/baked_settings.py",
     "tests/conftest.py",
     "tests/test_ads_envelope.py",
     "tests/test_app.py",
@@ -113,6 +115,10 @@ EXPECTED_FILES = [
     "tests/test_typed_input.py",
     "tests/test_update_plan.py",
     "tests/test_walkthrough.py",
+    "tests/settings_as_baked.toml",
+    "tests/template_hooks.py",
+    "tests/template_hooks_site/sitecustomize.py",
+    "tests/test_your_processing.py",
 ]
 FRAMEWORK_FILES = {
     "flask": [
@@ -185,6 +191,28 @@ def test_only_the_chosen_framework_is_in_the_project(project: tuple[Combo, Path]
     assert f"from {framework}" in code and f"from {other}" not in code
 
 
+def hooks_of(path: Path) -> dict[str, str]:
+    """The preprocess and postprocess a module defines, as their syntax trees (docstrings included)."""
+    tree = ast.parse(path.read_text())
+    hooks = ("preprocess", "postprocess")
+    return {node.name: ast.dump(node) for node in tree.body if getattr(node, "name", None) in hooks}
+
+
+def test_the_tests_copies_of_what_is_yours_are_the_templates_as_baked(
+    project: tuple[Combo, Path],
+) -> None:
+    """The project's tests start from copies of the files users edit, never from those files:
+    tests/settings_as_baked.toml is deploy/deployment.toml as baked (one source renders both, byte
+    for byte; copier's: test_copier.py compares), and tests/template_hooks.py's hooks are
+    processing.py's as shipped."""
+    combo, path = project
+    settings = (path / "deploy" / "deployment.toml").read_bytes()
+    assert (path / "tests" / "settings_as_baked.toml").read_bytes() == settings
+    package = combo.answers.get("package_name", path.name.replace("-", "_"))
+    shipped = hooks_of(path / "src" / package / "processing.py")
+    assert len(shipped) == 2 and hooks_of(path / "tests" / "template_hooks.py") == shipped
+
+
 def test_config_files_load_and_carry_the_answers(project: tuple[Combo, Path]) -> None:
     combo, path = project
     pyproject = tomllib.loads((path / "pyproject.toml").read_text())
@@ -232,6 +260,9 @@ def test_an_owner_names_the_slug_image_display_name_and_tags(tmp_path: Path) -> 
     assert deployment["registry"]["tag"] == "1.0.0-ana"
     assert deployment["display_name"] == "My Model Service (ana)"
     assert deployment["freeform_tags"] == {"service": "my-model-service-ana", "owner": "ana"}
+    assert (path / "tests" / "settings_as_baked.toml").read_bytes() == (
+        path / "deploy" / "deployment.toml"
+    ).read_bytes()
     alone = tomllib.loads((bake(tmp_path / "none", {}) / "deploy" / "deployment.toml").read_text())
     assert alone["display_name"] == "My Model Service"
     assert alone["freeform_tags"] == {"service": "my-model-service"}
