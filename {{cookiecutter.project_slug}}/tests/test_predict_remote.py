@@ -237,7 +237,14 @@ def test_a_triton_deployment_gets_the_rows_as_its_models_kserve_v2_body(
     missing = predict_remote(api_key, *arguments)  # before make train wrote the repository
     assert missing.returncode == 1 and recorder.calls == []
     (line,) = missing.stderr.strip().splitlines()
-    assert line.startswith(f"{repository / MODEL_NAME / 'config.pbtxt'} is missing: run `make train`")
+    config_file = repository / MODEL_NAME / "config.pbtxt"
+    assert line.startswith(f"{config_file} is missing: run `make train`")
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text("input [ {")  # cut short
+    damaged = predict_remote(api_key, *arguments)
+    assert damaged.returncode == 1 and recorder.calls == []
+    (line,) = damaged.stderr.strip().splitlines()
+    assert line.startswith(f"{config_file} is not a Triton model configuration: ")
 
     write_repository(model_dir / MODEL_FILE, repository)
     result = predict_remote(api_key, *arguments)

@@ -238,10 +238,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     port, environment = container_environment(args.settings, args.port)
-    if is_triton(environment):  # Triton's image needs tritonserver's command, which make triton-run gives
+    if is_triton(environment):  # Triton's image needs tritonserver's command
         raise InputError(
-            f"{args.settings} deploys Triton (CONTAINER_TYPE=TRITON): `make deploy-local` "
-            "rehearses it with Triton's image and command; this command runs the scorer's image"
+            f"{args.settings} deploys Triton (CONTAINER_TYPE=TRITON): "
+{%- if cookiecutter.server == "triton" %}
+            "`make deploy-local` rehearses it with Triton's image and command (make triton-run); "
+            "this command runs the scorer's image"
+{%- else %}
+            "this project's image is the scorer's, which OCI would not call as it calls Triton: "
+            "remove CONTAINER_TYPE, or bake a project with server=triton"
+{%- endif %}
         )
     paths = service_paths(environment)  # refused before anything is unpacked
     mount = Path(tempfile.mkdtemp(prefix="deployed_model-"))

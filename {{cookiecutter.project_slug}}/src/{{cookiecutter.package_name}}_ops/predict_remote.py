@@ -78,6 +78,8 @@ def read_request(path: Path) -> bytes:
 def triton_request(path: Path, repository: Path) -> tuple[bytes, dict[str, str]]:
     """The request's rows as the KServe-v2 body of the repository's model (as triton-predict sends
     them), and the headers that name the model and its version to OCI's Triton endpoint."""
+    from google.protobuf.text_format import ParseError
+
     from .triton_client import request_body  # tritonclient: a Triton project's only
     from .triton_repository import MODEL_NAME, VERSION, read_config
 
@@ -85,7 +87,10 @@ def triton_request(path: Path, repository: Path) -> tuple[bytes, dict[str, str]]
     config_file = repository / MODEL_NAME / "config.pbtxt"
     if not config_file.is_file():
         raise Failure(f"{config_file} is missing: run `make train`, which writes the model repository")
-    config = read_config(config_file)
+    try:
+        config = read_config(config_file)
+    except ParseError as error:
+        raise Failure(f"{config_file} is not a Triton model configuration: {error}") from None
     try:
         body = request_body(config, request)
     except (ValueError, KeyError, IndexError, TypeError) as error:
