@@ -78,23 +78,16 @@ def read_request(path: Path) -> bytes:
 def triton_request(path: Path, repository: Path) -> tuple[bytes, dict[str, str]]:
     """The request's rows as the KServe-v2 body of the repository's model (as triton-predict sends
     them), and the headers that name the model and its version to OCI's Triton endpoint."""
-    from google.protobuf.text_format import ParseError
-
-    from .triton_client import request_body  # tritonclient: a Triton project's only
-    from .triton_repository import MODEL_NAME, VERSION, read_config
+    from .triton_client import RequestError, check_fits, model_config, request_body  # Triton projects only
+    from .triton_repository import MODEL_NAME, VERSION
 
     request = json.loads(read_request(path))
-    config_file = repository / MODEL_NAME / "config.pbtxt"
-    if not config_file.is_file():
-        raise Failure(f"{config_file} is missing: run `make train`, which writes the model repository")
     try:
-        config = read_config(config_file)
-    except ParseError as error:
-        raise Failure(f"{config_file} is not a Triton model configuration: {error}") from None
-    try:
-        body = request_body(config, request)
-    except (ValueError, KeyError, IndexError, TypeError) as error:
-        raise Failure(f"{path} does not fit the model's inputs: {error}") from None
+        config = model_config(repository / MODEL_NAME / "config.pbtxt")
+        check_fits(config, request, path)
+    except RequestError as error:
+        raise Failure(str(error)) from None
+    body = request_body(config, request)
     return json.dumps(body).encode(), {"model_name": config.name, "model_version": VERSION}
 
 
