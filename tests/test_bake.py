@@ -387,7 +387,16 @@ def test_make_build_builds_for_the_cpu_of_the_shape_as_the_rules_say(baked) -> N
     project = baked(DEFAULT_FLASK)
     default = run(["make", "-n", "build"], project).stdout
     assert "--platform linux/amd64 " in default  # the default shape, VM.Standard.E4.Flex
-    for shape in SHAPES:
-        shown = run(["make", "-n", "build", f"SHAPE={shape}"], project).stdout
-        assert f"--platform {rules.platform_of_shape(shape)} " in shown, shape
+    settings = project / "deploy" / "deployment.toml"
+    as_baked = settings.read_text()
+    try:
+        for shape in SHAPES:  # written as TOML allows, not only as baked
+            written = f"shape='{shape}'  # {shape}"
+            settings.write_text(as_baked.replace('shape = "VM.Standard.E4.Flex"', written))
+            shown = run(["make", "-n", "build"], project).stdout
+            assert f"--platform {rules.platform_of_shape(shape)} " in shown, shape
+    finally:
+        settings.write_text(as_baked)
     assert {rules.platform_of_shape(shape) for shape in SHAPES} == {"linux/amd64", "linux/arm64"}
+    one_run = run(["make", "-n", "build", "PLATFORM=linux/arm64"], project).stdout
+    assert "--platform linux/arm64 " in one_run

@@ -96,9 +96,23 @@ def test_settings_prints_what_make_uses(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["settings", "--make", "--settings", str(settings)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "REGISTRY=nrt.ocir.io" and lines[2] == "IMAGE_NAME=ml/fraud"
+    assert lines[4] == "PLATFORM=linux/amd64"  # the shape as baked, an x86 one
     assert main(["settings", "--settings", str(settings)]) == 0
     shown = capsys.readouterr().out
     assert "nrt.ocir.io (OCIR of ap-tokyo-1)" in shown and "compartment_id   (not set yet)" in shown
+
+
+def test_make_build_reads_the_shape_as_toml_does(project_copy: Path) -> None:
+    """The image's platform follows the shape however TOML spells it (a literal string, a comment)."""
+    settings = project_copy / "deploy" / "deployment.toml"
+    text = settings.read_text()
+    baked_shape = tomllib.loads(text)["instances"]["shape"]
+    settings.write_text(text.replace(f'shape = "{baked_shape}"', "shape='VM.Standard.A1.Flex' # Ampere"))
+    assert "build --platform linux/arm64 " in make(project_copy, "build").stdout
+    settings.write_text(text.replace(f'shape = "{baked_shape}"', ""))
+    result = make(project_copy, "build")
+    assert result.returncode != 0 and "build --platform" not in result.stdout
+    assert "deploy/deployment.toml: no [instances] shape: make build can't" in result.stderr
 
 
 def test_an_unknown_region_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

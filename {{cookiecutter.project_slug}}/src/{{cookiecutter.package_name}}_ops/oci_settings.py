@@ -3,7 +3,8 @@
 deploy/deployment.toml is their one home: the region (the registry host follows from it), the
 registry's namespace, repository and tag, the compartment, project and model. The Makefile reads
 the registry's with ``--make`` (one ``NAME=value`` line each: REGISTRY, NAMESPACE, IMAGE_NAME,
-IMAGE_TAG, which make's command line may override for one run: ``make push IMAGE_TAG=1.0.1``);
+IMAGE_TAG, which make's command line may override for one run: ``make push IMAGE_TAG=1.0.1``; and
+PLATFORM, the CPU of ``[instances] shape`` that ``make build`` builds for);
 doctor, checkpoint and deploy-config read the file themselves. Runs with the interpreter that
 makes .venv (the standard library only).
 
@@ -13,7 +14,10 @@ makes .venv (the standard library only).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+from {{ cookiecutter.package_name }}.oci_rules import platform_of_shape
 
 from .project import PROJECT, REGISTRY_KEYS, SETTINGS, read_settings, registry_of
 
@@ -46,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"NAMESPACE={registry.namespace}")
         print(f"IMAGE_NAME={registry.repository}")
         print(f"IMAGE_TAG={registry.tag}")
+        if shape := settings.get("instances", {}).get("shape"):
+            print(f"PLATFORM={platform_of_shape(shape)}")
+        else:
+            problem = "no [instances] shape: make build can't tell the image's platform"
+            print(f"{shown_path(args.settings)}: {problem}", file=sys.stderr)
         return 0
     repository, _, tag = (args.image or registry.image).rpartition(":")
     host, namespace = args.registry or registry.host, args.namespace or registry.namespace
