@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -190,3 +191,26 @@ def test_checkpoint_13_passes_once_no_record_is_left(
     assert checkpoint.run(args) == 1
     said = capsys.readouterr().err
     assert "(deployment-id.txt, scan-setup.json): run make teardown" in said
+
+
+def test_checkpoint_10_compares_the_request_with_the_settings_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Settings edited after `make deploy-config` fail step 10: the file given with --settings, not
+    the project's (here the records are in a folder of the test's)."""
+    from {{ cookiecutter.package_name }}_ops import project
+
+    monkeypatch.setattr(project, "DEPLOY", tmp_path)
+    settings, body = tmp_path / "prod.toml", tmp_path / "create_model_deployment.json"
+    body.write_text("{}")
+    settings.write_text("")
+    os.utime(body, (1_000_000_000, 1_000_000_000))  # the request is older than the settings
+    parser = argparse.ArgumentParser()
+    checkpoint.add_arguments(parser)
+    given = ["--settings", str(settings), "--push-record", str(tmp_path / "none.json")]
+    args = parser.parse_args(["10", *given])
+    assert checkpoint.run(args) == 1
+    assert "prod.toml changed after make deploy-config: run it again" in capsys.readouterr().err
+    os.utime(settings, (900_000_000, 900_000_000))
+    assert checkpoint.run(args) == 0
+    assert "create_model_deployment.json is a CreateModelDeploymentDetails" in capsys.readouterr().out

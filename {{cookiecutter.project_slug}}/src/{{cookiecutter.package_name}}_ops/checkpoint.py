@@ -239,7 +239,7 @@ def configured(args: argparse.Namespace) -> str:
     body = DEPLOY / "create_model_deployment.json"
     if not body.is_file():
         raise NotDone("no create_model_deployment.json: run make deploy-config")
-    for source in (SETTINGS, args.push_record):
+    for source in (args.settings or SETTINGS, args.push_record):
         if source.is_file() and source.stat().st_mtime > body.stat().st_mtime:
             raise NotDone(f"{source.name} changed after make deploy-config: run it again")
     try:
