@@ -36,6 +36,14 @@ def test_make_bench_measures_every_point_without_errors(baked, combo: Combo) -> 
     assert [(point["connections"], point["rows"]) for point in record["points"]] == measured
     assert [point["max_batch_size"] for point in record["points"]] == [64] * 6 + [1] * 6
     assert all(point["request_bytes"] > 0 and point["p99_ms"] > 0 for point in record["points"])
+    # The model calls a request took, from the server's request log: one each when batching is off,
+    # alone, or of 100 rows (over MAX_BATCH_SIZE); shared calls only with company and batching on.
+    points = record["points"]
+    calls = {(p["max_batch_size"], p["connections"], p["rows"]): p["calls_per_request"] for p in points}
+    assert result.stdout.count("calls/request ") == len(calls), result.stdout
+    alone = [point for point in calls if point[0] == 1 or point[1] == 1 or point[2] == 100]
+    assert all(calls[point] == 1.0 for point in alone), calls
+    assert all(0 < calls[point] <= 1 for point in calls), calls
     slowest = max(point["p99_ms"] for point in record["points"] if point["rows"] == 1)
     plan = run(["make", "capacity", "TARGET_RPS=100", f"P99_MS={slowest + 1}"], baked(combo))
     assert "[instances] count = " in plan.stdout and "per CPU: " in plan.stdout, plan.stdout

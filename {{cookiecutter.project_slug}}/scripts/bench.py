@@ -4,8 +4,10 @@ Starts the production server (gunicorn, gunicorn.conf.py) on a loopback port, wa
 for /health, warms it up, then runs wrk for each concurrency (1, 4, 16 connections)
 with a one-row and a 100-row body, and prints one line per point: with adaptive
 batching on (MAX_BATCH_SIZE of the environment, or the scorer's default) and off
-(MAX_BATCH_SIZE=1), then how batching compares. The figures, with the machine's CPU
-count and the workers, go to dist/bench.json, which `make capacity` reads. The body:
+(MAX_BATCH_SIZE=1), then how batching compares. Each line ends with the model calls a
+request took (the request log's ``batch``: 1 is a call of its own, 0.25 one call for four
+requests). The figures, with the machine's CPU count and the workers, go to dist/bench.json,
+which `make capacity` reads. The body:
 rows of SAMPLE_REQUEST (sample_request.json), else (or with ``--example``: `make bench MODEL=`)
 of the example saved beside the model.
 Needs ``wrk`` (Debian/Ubuntu: ``apt-get install wrk``; macOS: ``brew install wrk``).
@@ -30,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from smoke import MODEL_FILE, wait_healthy
@@ -75,6 +77,7 @@ class Point:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    calls_per_request: float | None = None  # model calls a request, from the server's log
 
     @property
     def rps(self) -> float:
@@ -119,28 +122,59 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running server and the file its request log goes to."""
+
+    process: subprocess.Popen
+    log: Path
+
+    def log_end(self) -> int:
+        """Where the log ends now, once the lines a FastAPI worker holds (50 ms) are written."""
+        time.sleep(0.2)
+        return self.log.stat().st_size
+
+    def calls_per_request(self, since: int, until: int) -> float | None:
+        """The model calls a /predict request took, on average, over the log's bytes from ``since``
+        to ``until``: the mean of 1/``batch`` (a line's ``batch``: how many requests shared its call)."""
+        with self.log.open("rb") as file:
+            file.seek(since)
+            lines = file.read(until - since).splitlines()
+        shares = []
+        for text in lines:
+            if text.startswith(b"{") and b'"batch"' in text:
+                try:
+                    shares.append(1 / json.loads(text)["batch"])
+                except (ValueError, KeyError, TypeError, ZeroDivisionError):
+                    continue
+        return round(sum(shares) / len(shares), 3) if shares else None
+
+
 @contextmanager
-def gunicorn(port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+def gunicorn(port: int, env: dict[str, str] | None = None) -> Iterator[Server]:
     """The project's production server on loopback, once /health is 200; SIGTERM after."""
     env = {**os.environ, "MODEL_DIR": str(MODEL_DIR), **(env or {})}
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
-    # Its output is dropped (the request log is still written: it is part of the cost).
-    quiet = subprocess.DEVNULL
-    server = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=quiet, stderr=quiet)
-    try:
-        status, text = wait_healthy(f"http://127.0.0.1:{port}", server, time.monotonic() + 120)
-        if status != 200:
-            raise SystemExit(f"the server did not become healthy ({status} {text}); `make serve` shows why")
-        yield server
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+    # The request log goes to a file (writing it is part of the cost): the calls a request took are
+    # read from it; gunicorn's own messages are dropped.
+    with tempfile.TemporaryDirectory() as folder, open(Path(folder, "requests.log"), "wb") as log:
+        server = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.DEVNULL)
+        try:
+            status, text = wait_healthy(f"http://127.0.0.1:{port}", server, time.monotonic() + 120)
+            if status != 200:
+                why = f"the server did not become healthy ({status} {text}); `make serve` shows why"
+                raise SystemExit(why)
+            yield Server(server, Path(log.name))
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
 
 
 def line(name: str, point: Point) -> str:
     return (
         f"{name:<28} c={point.connections:<3} rows={point.rows:<4} {point.rps:>9.1f} req/s  "
         f"p50 {point.p50_ms:>7.2f} ms  p99 {point.p99_ms:>7.2f} ms  errors {point.errors + point.non_2xx}"
+        + ("" if point.calls_per_request is None else f"  calls/request {point.calls_per_request:.2f}")
     )
 
 
@@ -200,11 +234,14 @@ def main() -> int:
     print(f"gunicorn on 127.0.0.1:{port}, {workers} workers, {cpus} CPUs", flush=True)
     for size in sizes:
         name = f"scorer, batching {'on (' + str(size) + ')' if size > 1 else 'off'}"
-        with gunicorn(port, {"MAX_BATCH_SIZE": str(size)}):
+        with gunicorn(port, {"MAX_BATCH_SIZE": str(size)}) as server:
             wrk(url, warm_up, connections=4, seconds=2)
             for rows, body in bodies.items():
                 for connections in (int(value) for value in args.connections.split(",")):
+                    since = server.log_end()
                     point = wrk(url, body, connections, args.seconds, rows)
+                    calls = server.calls_per_request(since, server.log_end())
+                    point = replace(point, calls_per_request=calls)
                     print(line(name, point), flush=True)
                     figures = {"rps": point.rps, "request_bytes": len(body), "max_batch_size": size}
                     points.append({**asdict(point), **figures})
