@@ -6,6 +6,8 @@ stand-in of Data Science that records each request; the API key is made for the 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -157,6 +159,11 @@ def test_the_command_writes_the_entry_and_prints_the_cli_commands(churn_dir: Pat
     assert "make catalog CATALOG_RUN=1 does both with the OCI SDK" in result.stdout
 
 
+def md5_of(data: bytes) -> str:
+    """What OCI's content-md5 header says of ``data``: its MD5, base64."""
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
 class DataScience(JsonStandIn):
     """Just enough of Data Science's models: create, get, upload an artifact, ask for it; with refusals.
 
@@ -200,7 +207,7 @@ class DataScience(JsonStandIn):
         model_id = path.removeprefix("/20190101/models/").removesuffix("/artifact/content")
         if not path.endswith("/artifact/content") or model_id not in self.script["artifacts"]:
             return self._error(404, "NotAuthorizedOrNotFound")
-        self._send(200)
+        self._send(200, headers={"content-md5": md5_of(self.script["artifacts"][model_id])})
 
 
 @pytest.fixture
@@ -306,6 +313,28 @@ def test_a_failed_upload_keeps_the_record_and_the_next_run_uploads_to_that_model
     ]
     assert script["artifacts"] == {MODEL_ID: zipped.read_bytes()}
     assert f"model {MODEL_ID} ({record}) has no artifact yet: uploading the zip to it" in out
+
+
+def test_a_recorded_model_that_has_this_very_zip_is_done(
+    run_catalog: Callable[..., tuple[int, dict[str, Any]]],
+    record: Path,
+    zipped: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An upload whose answer was lost (a timeout after OCI stored the zip), or a run again: the
+    recorded model has these bytes already, so nothing is created or sent (no second model)."""
+    record.write_text(MODEL_ID + "\n")
+    stored = {MODEL_ID: zipped.read_bytes()}
+    status, script = run_catalog({"models": {MODEL_ID: "ACTIVE"}, "artifacts": stored})
+    out = capsys.readouterr().out
+    assert status == 0
+    assert [(call.method, call.path) for call in script["calls"]] == [
+        ("GET", f"/20190101/models/{MODEL_ID}"),
+        ("HEAD", f"/20190101/models/{MODEL_ID}/artifact/content"),
+    ]
+    assert f"model {MODEL_ID} ({record}) has {zipped} already: nothing to send" in out
+    assert f'put model_id = "{MODEL_ID}" in ' in out
+    assert record.read_text() == MODEL_ID + "\n"
 
 
 @pytest.mark.parametrize("earlier", ["ACTIVE", "DELETED", None])

@@ -12,8 +12,10 @@ deletes. Put that OCID into deploy/deployment.toml (``model_id``) before ``make 
 An upload that fails leaves the model in the catalog without its artifact, recorded: the
 next ``--run`` asks OCI, finds the recorded model without an artifact and uploads the zip
 to it instead of creating another one (``make teardown`` deletes it instead). A recorded
-model that has its artifact is left in the catalog (a deployment may use it), and a new
-model replaces it in the record.
+model that already has this very zip (its MD5, as OCI gives it: an upload whose answer was
+lost, such as a timeout after OCI stored it, or a run again) is done: nothing is created or
+sent. A recorded model with another artifact is left in the catalog (a deployment may use
+it), and a new model replaces it in the record.
 
 The catalog keeps at most 32,000 bytes of each schema: a larger one is sent without the
 listed values of its features with the most values (then without statistics), and the
@@ -27,6 +29,8 @@ ADS's rules listed them, and the command leaves them out and says so.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import json
 import shlex
 import sys
@@ -175,9 +179,20 @@ def size_text(size: int) -> str:
     return f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size:,} bytes"
 
 
-def model_awaiting_artifact(client: Any, record: Path) -> str | None:
-    """The model ``record`` names when OCI has it without an artifact (an upload that failed),
-    else None: nothing recorded, the model gone, or its artifact there."""
+def content_md5(path: Path) -> str:
+    """The base64 MD5 of ``path``'s bytes, as OCI gives an artifact's (the content-md5 header)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def recorded_model(client: Any, record: Path, artifact: Path) -> tuple[str, bool] | None:
+    """The model ``record`` names, and whether it has ``artifact`` already, when it takes this
+    run's place: OCI has it without an artifact (an upload that failed), or with this very zip
+    (an upload whose answer was lost). None: nothing recorded, the model gone, or another
+    artifact in it."""
     model_id = record.read_text().strip() if record.is_file() else ""
     if not model_id:
         return None
@@ -189,11 +204,13 @@ def model_awaiting_artifact(client: Any, record: Path) -> str | None:
             return None
         raise
     try:
-        client.head_model_artifact(model_id)
+        stored = client.head_model_artifact(model_id).headers.get("content-md5")
     except oci.exceptions.ServiceError as error:
         if error.status == 404:
-            return model_id
+            return model_id, False
         raise
+    if stored and stored == content_md5(artifact):
+        return model_id, True
     print(
         f"{model_id} ({shown(record)}) has its artifact and stays in the catalog (a deployment may use "
         f"it; delete it in the Console when none does): the new model replaces it in the record"
@@ -217,9 +234,15 @@ def create_and_upload(args: argparse.Namespace, body: dict[str, Any]) -> int:
     try:
         client = oci_client.data_science_client(args)
         doing = f"read the model recorded in {shown(record)}"
-        model_id = model_awaiting_artifact(client, record)
+        recorded = recorded_model(client, record, args.artifact)
         doing = "create the model in the catalog"
-        if model_id:
+        if recorded and recorded[1]:
+            model_id = recorded[0]
+            print(f"model {model_id} ({shown(record)}) has {shown(args.artifact)} already: nothing to send")
+            print(f'put model_id = "{model_id}" in {shown(args.settings)}')
+            return 0
+        if recorded:
+            model_id = recorded[0]
             print(f"model {model_id} ({shown(record)}) has no artifact yet: uploading the zip to it")
         else:
             model_id = client.create_model(to_sdk_model(body, "CreateModelDetails")).data.id
