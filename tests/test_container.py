@@ -71,24 +71,24 @@ def podman(env: dict[str, str], *arguments: str, check: bool = True) -> subproce
 def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str], combo: Combo) -> None:
     project = baked(combo)
     unwanted = [project / ".env", project / "tests" / "secret.pem"]  # .dockerignore keeps these out
-    for path in unwanted:
-        path.write_text("must not reach the image")
     framework = combo.answers["framework"]
     name, port, tag = f"byoc-test-{framework}-{os.getpid()}", free_port(), f"test-{framework}"
     # Each test its own tag and container: the two frameworks build side by side.
     settings = (f"PORT={port}", f"CONTAINER={name}", f"IMAGE_TAG={tag}")
-
-    started = time.monotonic()
-    make(project, podman_env, "build", *settings)
-    cold = time.monotonic() - started
     scorer_init = project / "src" / "my_model_service" / "__init__.py"  # the server's (ops stays out)
     original = scorer_init.read_text()
-    scorer_init.write_text(original + "# a code edit\n")
-    started = time.monotonic()
-    rebuilt = make(project, podman_env, "build", *settings)
-    cached = time.monotonic() - started
-    assert "pip install" not in rebuilt.stdout.split("COPY src/")[0].split("Using cache")[-1]
-    try:
+    try:  # the project is shared by the combo's other tests: whatever fails, it is put back
+        for path in unwanted:
+            path.write_text("must not reach the image")
+        started = time.monotonic()
+        make(project, podman_env, "build", *settings)
+        cold = time.monotonic() - started
+        scorer_init.write_text(original + "# a code edit\n")
+        started = time.monotonic()
+        rebuilt = make(project, podman_env, "build", *settings)
+        cached = time.monotonic() - started
+        assert "pip install" not in rebuilt.stdout.split("COPY src/")[0].split("Using cache")[-1]
+
         started = time.monotonic()
         assert "healthy after" in make(project, podman_env, "run", *settings).stdout
         to_healthy = time.monotonic() - started
@@ -124,9 +124,9 @@ def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str
             text=True,
             env={**os.environ, **podman_env},
         )
-        scorer_init.write_text(original)  # the project is shared by the combo's other tests
+        scorer_init.write_text(original)
         for path in unwanted:
-            path.unlink()
+            path.unlink(missing_ok=True)
     assert stop.returncode == 0, stop.stderr
     assert podman(podman_env, "container", "exists", name, check=False).returncode == 1
     size = int(
