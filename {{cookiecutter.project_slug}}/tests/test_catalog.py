@@ -167,8 +167,9 @@ def md5_of(data: bytes) -> str:
 class DataScience(JsonStandIn):
     """Just enough of Data Science's models: create, get, upload an artifact, ask for it; with refusals.
 
-    ``script``: ``calls`` (each request), ``models`` (OCID: lifecycle state), ``artifacts`` (OCID:
-    bytes uploaded), and ``refuse`` (``create`` or ``upload``: the error code of a 400 to answer it with).
+    ``script``: ``calls`` (each request), ``models`` (OCID: lifecycle state), ``entries`` (OCID: the
+    CreateModelDetails it was made with), ``artifacts`` (OCID: bytes uploaded), and ``refuse``
+    (``create`` or ``upload``: the error code of a 400 to answer it with).
     """
 
     script: dict[str, Any]
@@ -187,6 +188,7 @@ class DataScience(JsonStandIn):
             if "create" in self.script["refuse"]:
                 return self._error(400, self.script["refuse"]["create"])
             self.script["models"][MODEL_ID] = "ACTIVE"
+            self.script["entries"][MODEL_ID] = json.loads(call.body)
             return self._send(200, Model(id=MODEL_ID, lifecycle_state="ACTIVE"))
         model_id = call.path.removeprefix("/20190101/models/").removesuffix("/artifact")
         if model_id not in self.script["models"] or not call.path.endswith("/artifact"):
@@ -200,14 +202,24 @@ class DataScience(JsonStandIn):
         model_id = self._call().path.removeprefix("/20190101/models/")
         if model_id not in self.script["models"]:
             return self._error(404, "NotAuthorizedOrNotFound")
-        self._send(200, Model(id=model_id, lifecycle_state=self.script["models"][model_id]))
+        entry = self.script["entries"].get(model_id, {})
+        model = Model(
+            id=model_id,
+            lifecycle_state=self.script["models"][model_id],
+            compartment_id=entry.get("compartmentId"),
+            project_id=entry.get("projectId"),
+            display_name=entry.get("displayName"),
+            description=entry.get("description"),
+            freeform_tags=entry.get("freeformTags"),
+        )
+        self._send(200, model)
 
     def do_HEAD(self) -> None:
         path = self._call().path
         model_id = path.removeprefix("/20190101/models/").removesuffix("/artifact/content")
         if not path.endswith("/artifact/content") or model_id not in self.script["artifacts"]:
             return self._error(404, "NotAuthorizedOrNotFound")
-        self._send(200, headers={"content-md5": md5_of(self.script["artifacts"][model_id])})
+        self._send(200, headers={"Content-MD5": md5_of(self.script["artifacts"][model_id])})
 
 
 @pytest.fixture
@@ -237,7 +249,7 @@ def run_catalog(
     settings = settings_with(tmp_path / "deployment.toml", SETTINGS["compartment_id"], SETTINGS["project_id"])
 
     def run(script: dict[str, Any], *options: str) -> tuple[int, dict[str, Any]]:
-        script = {"calls": [], "models": {}, "artifacts": {}, "refuse": {}, **script}
+        script = {"calls": [], "models": {}, "entries": {}, "artifacts": {}, "refuse": {}, **script}
         url = start_stand_in(DataScience, oci.data_science.DataScienceClient, script)
         argv = ["catalog", "--run", "--model-dir", str(churn_dir), "--settings", str(settings)]
         argv += ["--body", str(tmp_path / "catalog_model.json"), "--artifact", str(zipped)]
@@ -315,25 +327,43 @@ def test_a_failed_upload_keeps_the_record_and_the_next_run_uploads_to_that_model
     assert f"model {MODEL_ID} ({record}) has no artifact yet: uploading the zip to it" in out
 
 
-def test_a_recorded_model_that_has_this_very_zip_is_done(
+def test_the_same_command_again_sends_nothing_unless_the_entry_changed(
     run_catalog: Callable[..., tuple[int, dict[str, Any]]],
     record: Path,
     zipped: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """An upload whose answer was lost (a timeout after OCI stored the zip), or a run again: the
-    recorded model has these bytes already, so nothing is created or sent (no second model)."""
-    record.write_text(MODEL_ID + "\n")
-    stored = {MODEL_ID: zipped.read_bytes()}
-    status, script = run_catalog({"models": {MODEL_ID: "ACTIVE"}, "artifacts": stored})
+    """An upload whose answer was lost (a timeout after OCI stored the zip), or the command run
+    again: the recorded model has this zip and this entry, so nothing is created or sent (no second
+    model). Another project in the settings: a new model, in that project."""
+    status, first = run_catalog({})
+    assert status == 0 and record.read_text() == MODEL_ID + "\n"
+    capsys.readouterr()
+    kept = {key: first[key] for key in ("models", "entries", "artifacts")}
+    status, again = run_catalog(kept)
     out = capsys.readouterr().out
     assert status == 0
-    assert [(call.method, call.path) for call in script["calls"]] == [
+    assert [(call.method, call.path) for call in again["calls"]] == [
         ("GET", f"/20190101/models/{MODEL_ID}"),
         ("HEAD", f"/20190101/models/{MODEL_ID}/artifact/content"),
     ]
     assert f"model {MODEL_ID} ({record}) has {zipped} already: nothing to send" in out
     assert f'put model_id = "{MODEL_ID}" in ' in out
+
+    other_project = "ocid1.datascienceproject.oc1..other"
+    settings_with(tmp_path / "deployment.toml", SETTINGS["compartment_id"], other_project)
+    kept["models"] = {EARLIER_MODEL_ID: "ACTIVE"}  # what the first run made, under another OCID
+    kept["entries"] = {EARLIER_MODEL_ID: first["entries"][MODEL_ID]}
+    kept["artifacts"] = {EARLIER_MODEL_ID: first["artifacts"][MODEL_ID]}
+    record.write_text(EARLIER_MODEL_ID + "\n")
+    status, changed = run_catalog(kept)
+    assert status == 0
+    assert [call.path for call in changed["calls"]][-2:] == [
+        "/20190101/models",
+        f"/20190101/models/{MODEL_ID}/artifact",
+    ]
+    assert changed["entries"][MODEL_ID]["projectId"] == other_project
     assert record.read_text() == MODEL_ID + "\n"
 
 

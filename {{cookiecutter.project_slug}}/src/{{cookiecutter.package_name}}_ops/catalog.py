@@ -12,10 +12,11 @@ deletes. Put that OCID into deploy/deployment.toml (``model_id``) before ``make 
 An upload that fails leaves the model in the catalog without its artifact, recorded: the
 next ``--run`` asks OCI, finds the recorded model without an artifact and uploads the zip
 to it instead of creating another one (``make teardown`` deletes it instead). A recorded
-model that already has this very zip (its MD5, as OCI gives it: an upload whose answer was
-lost, such as a timeout after OCI stored it, or a run again) is done: nothing is created or
-sent. A recorded model with another artifact is left in the catalog (a deployment may use
-it), and a new model replaces it in the record.
+model that already has this very zip (its MD5, as OCI gives it) and this entry (compartment,
+project, name, description, tags) is done: nothing is created or sent (an upload whose answer
+was lost, such as a timeout after OCI stored it, or the same command again). A recorded model
+with another artifact or entry is left in the catalog (a deployment may use it), and a new
+model replaces it in the record.
 
 The catalog keeps at most 32,000 bytes of each schema: a larger one is sent without the
 listed values of its features with the most values (then without statistics), and the
@@ -188,16 +189,31 @@ def content_md5(path: Path) -> str:
     return base64.b64encode(digest.digest()).decode()
 
 
-def recorded_model(client: Any, record: Path, artifact: Path) -> tuple[str, bool] | None:
+def same_entry(model: Any, body: dict[str, Any]) -> bool:
+    """Whether the catalog's ``model`` is what ``body`` (CreateModelDetails) would make: its
+    compartment, project, name (when the body names it), description and tags."""
+    return (
+        model.compartment_id == body["compartmentId"]
+        and model.project_id == body["projectId"]
+        and ("displayName" not in body or model.display_name == body["displayName"])
+        and (model.description or None) == body.get("description")
+        and (model.freeform_tags or {}) == body.get("freeformTags", {})
+    )
+
+
+def recorded_model(
+    client: Any, record: Path, artifact: Path, body: dict[str, Any]
+) -> tuple[str, bool] | None:
     """The model ``record`` names, and whether it has ``artifact`` already, when it takes this
     run's place: OCI has it without an artifact (an upload that failed), or with this very zip
-    (an upload whose answer was lost). None: nothing recorded, the model gone, or another
-    artifact in it."""
+    and entry (an upload whose answer was lost). None: nothing recorded, the model gone, or
+    another artifact or entry in it."""
     model_id = record.read_text().strip() if record.is_file() else ""
     if not model_id:
         return None
     try:
-        if client.get_model(model_id).data.lifecycle_state != "ACTIVE":
+        model = client.get_model(model_id).data
+        if model.lifecycle_state != "ACTIVE":
             return None
     except oci.exceptions.ServiceError as error:
         if error.status == 404:
@@ -209,7 +225,7 @@ def recorded_model(client: Any, record: Path, artifact: Path) -> tuple[str, bool
         if error.status == 404:
             return model_id, False
         raise
-    if stored and stored == content_md5(artifact):
+    if stored and stored == content_md5(artifact) and same_entry(model, body):
         return model_id, True
     print(
         f"{model_id} ({shown(record)}) has its artifact and stays in the catalog (a deployment may use "
@@ -234,7 +250,7 @@ def create_and_upload(args: argparse.Namespace, body: dict[str, Any]) -> int:
     try:
         client = oci_client.data_science_client(args)
         doing = f"read the model recorded in {shown(record)}"
-        recorded = recorded_model(client, record, args.artifact)
+        recorded = recorded_model(client, record, args.artifact, body)
         doing = "create the model in the catalog"
         if recorded and recorded[1]:
             model_id = recorded[0]
