@@ -117,6 +117,9 @@ def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str
         logs = make(project, podman_env, "logs", *settings).stdout
         assert any(line.get("path") == "/predict" and line.get("status") == 200 for line in log_lines(logs))
     finally:
+        scorer_init.write_text(original)
+        for path in unwanted:
+            path.unlink(missing_ok=True)
         stop = subprocess.run(
             ["make", "--no-print-directory", "stop", "CONTAINER_CLI=podman", *settings],
             cwd=project,
@@ -124,9 +127,6 @@ def test_image_builds_and_runs_like_the_service(baked, podman_env: dict[str, str
             text=True,
             env={**os.environ, **podman_env},
         )
-        scorer_init.write_text(original)
-        for path in unwanted:
-            path.unlink(missing_ok=True)
     assert stop.returncode == 0, stop.stderr
     assert podman(podman_env, "container", "exists", name, check=False).returncode == 1
     size = int(

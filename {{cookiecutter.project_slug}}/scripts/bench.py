@@ -6,7 +6,7 @@ with a one-row and a 100-row body, and prints one line per point: with adaptive
 batching on (MAX_BATCH_SIZE of the environment, or the scorer's default) and off
 (MAX_BATCH_SIZE=1), then how batching compares. Each line ends with the model calls a
 request took (the request log's ``batch``: 1 is a call of its own, 0.25 one call for four
-requests). The figures, with the machine's CPU count and the workers, go to dist/bench.json,
+requests; none when LOG_LEVEL keeps the request lines out). The figures, with the machine's CPU count and the workers, go to dist/bench.json,
 which `make capacity` reads. The body:
 rows of SAMPLE_REQUEST (sample_request.json), else (or with ``--example``: `make bench MODEL=`)
 of the example saved beside the model.
@@ -122,6 +122,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def calls_per_request(log: Path, since: int, until: int) -> float | None:
+    """The model calls a /predict request took, on average, over the request log's bytes from
+    ``since`` to ``until``: the mean of 1/``batch`` (a line's ``batch``: how many requests shared
+    its call; lines without one, such as refusals and /health, are left out)."""
+    with log.open("rb") as file:
+        file.seek(since)
+        lines = file.read(until - since).splitlines()
+    shares = []
+    for text in lines:
+        if text.startswith(b"{") and b'"batch"' in text:
+            try:
+                shares.append(1 / json.loads(text)["batch"])
+            except (ValueError, KeyError, TypeError, ZeroDivisionError):
+                continue
+    return round(sum(shares) / len(shares), 3) if shares else None
+
+
 @dataclass(frozen=True)
 class Server:
     """A running server and the file its request log goes to."""
@@ -134,21 +151,6 @@ class Server:
         time.sleep(0.2)
         return self.log.stat().st_size
 
-    def calls_per_request(self, since: int, until: int) -> float | None:
-        """The model calls a /predict request took, on average, over the log's bytes from ``since``
-        to ``until``: the mean of 1/``batch`` (a line's ``batch``: how many requests shared its call)."""
-        with self.log.open("rb") as file:
-            file.seek(since)
-            lines = file.read(until - since).splitlines()
-        shares = []
-        for text in lines:
-            if text.startswith(b"{") and b'"batch"' in text:
-                try:
-                    shares.append(1 / json.loads(text)["batch"])
-                except (ValueError, KeyError, TypeError, ZeroDivisionError):
-                    continue
-        return round(sum(shares) / len(shares), 3) if shares else None
-
 
 @contextmanager
 def gunicorn(port: int, env: dict[str, str] | None = None) -> Iterator[Server]:
@@ -157,7 +159,7 @@ def gunicorn(port: int, env: dict[str, str] | None = None) -> Iterator[Server]:
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
     # The request log goes to a file (writing it is part of the cost): the calls a request took are
     # read from it; gunicorn's own messages are dropped.
-    with tempfile.TemporaryDirectory() as folder, open(Path(folder, "requests.log"), "wb") as log:
+    with tempfile.TemporaryDirectory() as folder, open(Path(folder, "requests.log"), "ab") as log:
         server = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.DEVNULL)
         try:
             status, text = wait_healthy(f"http://127.0.0.1:{port}", server, time.monotonic() + 120)
@@ -240,7 +242,7 @@ def main() -> int:
                 for connections in (int(value) for value in args.connections.split(",")):
                     since = server.log_end()
                     point = wrk(url, body, connections, args.seconds, rows)
-                    calls = server.calls_per_request(since, server.log_end())
+                    calls = calls_per_request(server.log, since, server.log_end())
                     point = replace(point, calls_per_request=calls)
                     print(line(name, point), flush=True)
                     figures = {"rps": point.rps, "request_bytes": len(body), "max_batch_size": size}

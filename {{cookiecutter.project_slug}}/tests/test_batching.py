@@ -491,3 +491,23 @@ def test_sigterm_under_batched_load_answers_every_request_running_and_queued(
         batches = {rid: batch for rid, batch in server.batches().items() if rid.startswith("together")}
     assert close(answers, alone), (answers, alone)
     assert len(batches) == 8 and max(batches.values()) > 1, batches
+
+
+def test_make_bench_reads_the_calls_a_request_took_from_the_request_log(tmp_path: Path) -> None:
+    """`make bench`'s calls/request: the mean of 1/``batch`` over the /predict lines of the point
+    measured; lines before it, lines with no ``batch`` (refused, /health), gunicorn's own lines and a
+    line still being written are left out."""
+    from bench import calls_per_request
+
+    def lines(*batches: int) -> str:
+        return "".join(json.dumps({"path": "/predict", "status": 200, "batch": n}) + "\n" for n in batches)
+
+    before = lines(8, 8)
+    measured = lines(1, 4, 4, 4, 4) + json.dumps({"path": "/health", "status": 200}) + "\n"
+    measured += "[2026-12-07 05:00:00 +0000] [7] [INFO] Booting worker with pid: 7\n"
+    log = tmp_path / "requests.log"
+    log.write_text(before + measured + '{"path": "/predict", "status": 200, "bat')
+    end = log.stat().st_size
+    assert calls_per_request(log, len(before), end) == 0.4  # (1 + 4 x 1/4) / 5 requests
+    assert calls_per_request(log, 0, len(before)) == 0.125
+    assert calls_per_request(log, end, end) is None
