@@ -194,6 +194,8 @@ def main() -> int:
             print(f"POST /predict {name} -> {status} {text.strip()}")
             if status != 200:
                 failure = f"/predict answered {status}"
+                if 400 <= status < 500:  # the request, not the server
+                    failure += f": {name} does not fit the model (save_model's input_example.json does)"
         if failure:
             echo.join(timeout=0.5)  # the lines the server is still writing
             tail = list(log)  # before the shutdown's own lines

@@ -174,7 +174,40 @@ def test_a_relative_path_is_the_projects_whatever_the_current_folder(
     save_model(model, sample, f"model_artifact/{MODEL_FILE}")
     assert (project / "model_artifact" / MODEL_FILE).is_file()
     shown = capsys.readouterr().out.splitlines()
-    assert shown[1] == "next: make serve (or make smoke: start, one /predict, stop)"
+    assert shown[-1] == "next: make serve (or make smoke: start, one /predict, stop)"
+
+
+def test_the_model_make_serves_gets_a_sample_request_it_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """sample_request.json is what make smoke, make predict and the test of your model send: saved
+    as the model make serves, a model gets its example there unless the request there fits it (make
+    train's sample request was for the sample, and `make train` again would replace your model)."""
+    monkeypatch.setattr(signature, "project_root", lambda: tmp_path)
+    request, example = tmp_path / "sample_request.json", tmp_path / "model_artifact" / INPUT_EXAMPLE
+    sample = pd.DataFrame({"tenure": [1.0, 2.0, 3.0, 4.0], "plan": ["a", "b", "a", "b"]})
+    encode = make_column_transformer((OneHotEncoder(), ["plan"]), remainder="passthrough")
+    model = make_pipeline(encode, LogisticRegression()).fit(sample, [0, 1, 0, 1])
+    request.write_text(json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]}))  # make train's iris request
+
+    save_model(model, sample, f"model_artifact/{MODEL_FILE}")
+    assert request.read_bytes() == example.read_bytes()
+    said = capsys.readouterr().out
+    assert "wrote sample_request.json (what make smoke and make test send): this model's example; " in said
+    assert "the one there did not fit this model: " in said
+
+    mine = {"data": [{"tenure": 7.0, "plan": "b"}, {"tenure": 1.5, "plan": "a"}]}
+    request.write_text(json.dumps(mine))  # a request of the user's that fits: theirs
+    save_model(model, sample, f"model_artifact/{MODEL_FILE}")
+    assert json.loads(request.read_text()) == mine
+    assert "sample_request.json" not in capsys.readouterr().out
+
+    request.unlink()
+    save_model(model, sample, f"model_artifact/{MODEL_FILE}")
+    assert request.read_bytes() == example.read_bytes()
+    assert "this model's example; there was none" in capsys.readouterr().out
+    save_model(model, sample, tmp_path / "other" / MODEL_FILE)  # not the model make serves: left alone
+    assert request.read_bytes() == example.read_bytes()
 
 
 def test_a_model_the_scorer_cannot_serve_leaves_nothing_behind(

@@ -64,8 +64,8 @@ def test_your_model_answers_through_your_processing() -> None:
     command = [sys.executable, "scripts/smoke.py", "--port", str(free_port()), "--request", str(request)]
     run = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
     disagree = (
-        f"your processing.py, the model in {model_dir} and {request.name} disagree: fix processing.py "
-        f"or the request, or train the model again with them (make train)\n{run.stdout}{run.stderr}"
+        f"your processing.py, the model in {model_dir} and {request.name} disagree: fix processing.py or "
+        f"the request (the model's input_example.json is one it takes)\n{run.stdout}{run.stderr}"
     )
     assert run.returncode == 0, disagree
     answer = next(line for line in run.stdout.splitlines() if line.startswith("POST /predict"))

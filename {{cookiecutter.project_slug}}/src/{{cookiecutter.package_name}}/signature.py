@@ -377,6 +377,24 @@ def next_command(path: Path, root: Path) -> str:
     return f"make serve MODEL={path} (or make smoke MODEL=...: start, one /predict, stop)"
 
 
+def fit_sample_request(scorer: Any, request: Path, example: bytes) -> str | None:
+    """Make ``request`` (sample_request.json: what `make smoke`, `make predict` and the project's
+    test of your model send) a request the model just saved takes: left as it is when the scorer
+    takes it, else ``example`` (the one there was for another model, such as make train's sample).
+    What was done, in one line; None when nothing was."""
+    from .payload import PayloadError
+
+    why = "there was none"
+    if request.is_file():
+        try:
+            scorer.parse(request.read_bytes())
+            return None
+        except (PayloadError, ValueError) as error:
+            why = f"the one there did not fit this model: {error}"[:300]
+    request.write_bytes(example)
+    return f"wrote {request.name} (what make smoke and make test send): this model's example; {why}"
+
+
 def save_model(model: Any, X_sample: Any, path: str | Path, *, optional: tuple[str, ...] = ()) -> Signature:
     """Save a fitted model and its signature; check that the scorer loads it and answers.
 
@@ -420,5 +438,9 @@ def save_model(model: Any, X_sample: Any, path: str | Path, *, optional: tuple[s
             shutil.move(folder / name, path.parent / name)
     beside = ", ".join((INPUT_SCHEMA, OUTPUT_SCHEMA, INPUT_EXAMPLE))
     print(f"saved {path} ({path.stat().st_size:,} bytes) with its signature beside it: {beside}")
+    request = root / "sample_request.json"
+    served = path == root / "model_artifact" / SERVED_FILE  # the model make serves, smokes and tests
+    if served and signature.example and (done := fit_sample_request(scorer, request, signature.example)):
+        print(done)
     print(f"next: {next_command(path, root)}")
     return signature
