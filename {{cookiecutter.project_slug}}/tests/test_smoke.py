@@ -9,7 +9,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,41 @@ def test_without_an_example_the_request_is_a_row_of_the_signature(tmp_path: Path
     bench = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=60)
     assert bench.returncode == 1 and "gunicorn on" not in bench.stdout
     assert bench.stderr.strip().endswith("e.g. make bench SAMPLE_REQUEST=request.json"), bench.stderr
+
+
+REFUSAL = {"error": "data[0]: features do not match the model's (unknown ['incme'])"}
+
+
+class Refusing(BaseHTTPRequestHandler):
+    """A server's /predict that refuses what it is sent, as the scorer does: 400, a JSON error."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps(REFUSAL).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+def test_make_predict_shows_a_refusal_s_reason_and_fails(tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"data": [{"incme": 1}]}))
+    with ThreadingHTTPServer(("127.0.0.1", 0), Refusing) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        run = subprocess.run(
+            ["make", "--no-print-directory", "predict", f"PORT={port}", f"SAMPLE_REQUEST={request}"],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        server.shutdown()
+    assert run.returncode != 0
+    assert json.loads(run.stdout) == REFUSAL
+    assert "/predict answered 400" in run.stderr
