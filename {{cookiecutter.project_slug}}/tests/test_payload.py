@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.payload import (
     ArrayInput,
     PayloadError,
     check_content_type,
+    check_keys,
     read_body,
 )
 
@@ -74,6 +75,23 @@ def test_pandas_to_json_columns_are_a_columns_form_in_row_label_order() -> None:
 def test_pandas_columns_that_are_not_the_features_are_named(body: bytes, message: str) -> None:
     with pytest.raises(PayloadError, match=message):
         parse(body)
+
+
+def test_a_name_close_to_a_feature_not_given_is_suggested() -> None:
+    """A typo or another case of a feature the request left out (an optional one too: nothing is
+    missing then) is named with the feature it likely meant; a name close to none is not."""
+    names = ["age", "income", "city"]
+    typo = r"\(unknown \['incme'\]; did you mean 'income' for 'incme'\)$"
+    with pytest.raises(PayloadError, match=typo):
+        check_keys({"age": 1, "incme": 2, "city": 3}, names, "data[0]", optional=frozenset({"income"}))
+    case = r"\(missing \['age'\]; unknown \['Age'\]; did you mean 'age' for 'Age'\)$"
+    with pytest.raises(PayloadError, match=case):
+        check_keys({"Age": 1, "income": 2, "city": 3}, names, "data[0]")
+    with pytest.raises(PayloadError, match=r"\(unknown \['colour'\]\)$"):
+        check_keys({"age": 1, "income": 2, "city": 3, "colour": 4}, names, "data[0]")
+    many = {f"feature_{index}": index for index in range(5000)}  # a hostile body: only a few are looked at
+    with pytest.raises(PayloadError, match=r"\['feature_0', .* and 4995 more\)$"):
+        check_keys(many, names, "data[0]")
 
 
 def test_width_comes_from_the_first_row_when_the_model_does_not_say() -> None:

@@ -38,6 +38,7 @@ it does not take whole goes the full way above, which says what is wrong with it
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from dataclasses import dataclass
@@ -284,8 +285,21 @@ def check_keys(
         parts = [
             f"missing {a_few(missing)}" if missing else "",
             f"unknown {a_few(unknown)}" if unknown else "",
+            likely_meant(unknown, [name for name in names if name not in given]),
         ]
         raise PayloadError(f"{where}: features do not match the model's ({'; '.join(p for p in parts if p)})")
+
+
+def likely_meant(unknown: list[str], left: list[str], looked_at: int = 3) -> str:
+    """The features the first few unknown names likely meant, as "did you mean 'income' for
+    'incme'": close to a feature not given (a typo, another case); "" for none. Bounded: a body
+    may hold thousands of names."""
+    lowered = {name.lower(): name for name in left[:1000]}
+    pairs = []
+    for name in unknown[:looked_at]:
+        if len(name) <= 100 and (close := difflib.get_close_matches(name.lower(), lowered, n=1, cutoff=0.75)):
+            pairs.append(f"{lowered[close[0]]!r} for {name!r}")
+    return f"did you mean {', '.join(pairs)}" if pairs else ""
 
 
 def a_few(names: list[str], shown_names: int = 5) -> str:
