@@ -156,6 +156,8 @@ def test_the_command_writes_the_entry_and_prints_the_cli_commands(churn_dir: Pat
     )
     assert "with inputSchema and outputSchema" in result.stdout
     assert json.loads(entry.read_text())["compartmentId"] == "<compartment OCID>"
+    unset = f"# compartment_id and project_id not set in {settings} yet: the entry holds <compartment OCID>"
+    assert unset in result.stdout
     assert "make catalog CATALOG_RUN=1 does both with the OCI SDK" in result.stdout
 
 

@@ -293,7 +293,8 @@ def run(args: argparse.Namespace) -> int:
     except (CatalogError, InputError) as error:  # InputError: the settings or a schema file
         print(f"catalog entry refused: {error}", file=sys.stderr)
         return 1
-    if args.run and (missing := [name for name in PLACEHOLDERS if not settings.get(name)]):
+    missing = [name for name in PLACEHOLDERS if not settings.get(name)]
+    if args.run and missing:
         print(f"set {' and '.join(missing)} in {args.settings} first", file=sys.stderr)
         return 1
     write_json(args.body, body)
@@ -304,6 +305,9 @@ def run(args: argparse.Namespace) -> int:
     for left_out in trimmed:
         print(f"# left out: {left_out}")
     if not args.run:
+        if missing:
+            unset, holders = " and ".join(missing), " and ".join(PLACEHOLDERS[name] for name in missing)
+            print(f"# {unset} not set in {shown(args.settings)} yet: the entry holds {holders}")
         create, upload = catalog_commands(args.body, args.artifact)
         print("# 1. create the model entry in the catalog (prints its OCID)")
         print(shlex.join(create))
