@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,10 @@ from {{ cookiecutter.package_name }}_ops.oci_models import (
     ModelMismatch,
     check_body,
 )
-from {{ cookiecutter.package_name }}_ops.project import write_json
+from {{ cookiecutter.package_name }}_ops.project import (
+    SettingsError,
+    write_json,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 SLUG = "{{ cookiecutter.project_slug }}"
@@ -446,6 +450,60 @@ def test_infinity_never_reaches_a_request_body(tmp_path: Path) -> None:
     assert not (tmp_path / "body.json").exists()
 
 
+# A value in quotes where a number or true/false belongs, and one of the right kind out of range.
+QUOTED = [
+    pytest.param(
+        "count = 1", 'count = "2"', 'instances.count: "2" is text (in quotes): write count = 2', id="2"
+    ),
+    pytest.param(
+        "ocpus = 1", 'ocpus = "1"', 'instances.ocpus: "1" is text (in quotes): write ocpus = 1', id="1"
+    ),
+    pytest.param(
+        "memory_in_gbs = 16",
+        'memory_in_gbs = " 16.5 "',
+        'instances.memory_in_gbs: " 16.5 " is text (in quotes): write memory_in_gbs = 16.5',
+        id="16.5",
+    ),
+    pytest.param(
+        "enabled = false",
+        'enabled = "false"',
+        'autoscaling.enabled: "false" is text (in quotes): write enabled = false',
+        id="false",
+    ),
+    pytest.param(
+        "count = 1",
+        'count = "two"',
+        'instances.count: "two" is text (in quotes): it must be a whole number, without quotes',
+        id="two",
+    ),
+    pytest.param(
+        "count = 1",
+        'count = "2.0"',
+        'instances.count: "2.0" is text (in quotes): it must be a whole number, without quotes',
+        id="2.0",
+    ),
+    pytest.param(
+        "count = 1",
+        'count = "2\\n[x]"',
+        'instances.count: "2\\n[x]" is text (in quotes): it must be a whole number, without quotes',
+        id="newline",
+    ),
+    pytest.param("count = 1", "count = 1.5", "instances.count: '1.5' must be a whole number", id="1.5"),
+    pytest.param("enabled = false", "enabled = 0", "autoscaling.enabled: '0' must be true or false", id="0"),
+]
+
+
+@pytest.mark.parametrize(("line", "written", "message"), QUOTED)
+def test_a_value_in_quotes_is_named_as_text(tmp_path: Path, line: str, written: str, message: str) -> None:
+    """``count = "2"`` says it is text and what to write, not "'2' must be a whole number", which
+    shows a valid-looking value; a value of another kind keeps saying what it must be."""
+    path = tmp_path / "deployment.toml"
+    path.write_text(replaced(baked_text(), f"\n{line}\n", f"\n{written}\n"))
+    with pytest.raises(SettingsError) as raised:
+        load_settings(path)
+    assert str(raised.value) == f"{path}: {message}"
+
+
 def test_preflight_checks_the_pushed_images_size(tmp_path: Path) -> None:
     record = tmp_path / "pushed-image.json"
     record.write_text(json.dumps(push_record(size_bytes=17 * 1000**3)))
@@ -494,8 +552,26 @@ def test_a_digest_given_by_hand_must_be_one(settings: dict[str, Any]) -> None:
 
 def test_nothing_pushed_says_how_to_push(tmp_path: Path) -> None:
     settings = {**load_settings(AS_BAKED, tmp_path / "none.json"), **OCIDS}
-    with pytest.raises(PreflightError, match="nothing pushed: `make push` records the image with its digest"):
+    push = "{{ 'make triton-push' if cookiecutter.server == 'triton' else 'make push' }}"
+    told = f"nothing pushed: `{push}` records the image with its digest in deploy/pushed-image.json;"
+    with pytest.raises(PreflightError, match=re.escape(told)):
         preflight(settings)
+
+
+def test_ocids_not_set_yet_say_where_to_set_them(tmp_path: Path) -> None:
+    """The OCIDs as baked (empty): each says it is not set yet, where it goes, and the model's where
+    it comes from, instead of "'' is not the OCID of ..."."""
+    record = tmp_path / "pushed-image.json"
+    record.write_text(json.dumps(push_record()))
+    with pytest.raises(PreflightError) as raised:
+        preflight(load_settings(AS_BAKED, record))
+    assert raised.value.problems == [
+        "compartment_id: not set yet; set it in deploy/deployment.toml to the OCID of the compartment to "
+        "deploy to (the tenancy's for the root compartment)",
+        "project_id: not set yet; set it in deploy/deployment.toml to the OCID of your Data Science project",
+        "model_id: not set yet; set it in deploy/deployment.toml to the OCID that `make catalog "
+        "CATALOG_RUN=1` prints when it puts the model in the catalog",
+    ]
 
 
 def empties(value: Any, where: str = "$") -> list[str]:

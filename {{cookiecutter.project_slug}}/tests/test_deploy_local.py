@@ -195,7 +195,7 @@ def test_it_says_once_that_loading_the_model_runs_its_code(
     assert status == 1 and "FAILED: the container exited" in error
     assert error.count("note: loading") == 1
     assert f"note: loading {MODEL_FILE} (and 1 more) runs code it holds (joblib/pickle)" in error
-    assert "README 'Trusting a model file'" in error
+    assert "docs/security.md#trusting-a-model-file" in error
 
 
 SCORER_LOG = "\n".join(

@@ -835,9 +835,14 @@ def check_autoscaling(autoscaling: Mapping[str, object], count: object) -> list[
     return problems
 
 
-def check_ocid(name: str, value: object, kinds: tuple[str, ...]) -> str | None:
-    """``value`` the OCID of one of ``kinds``, matched whole (a newline after it is refused)."""
+def check_ocid(name: str, value: object, kinds: tuple[str, ...], unset: str = "") -> str | None:
+    """``value`` the OCID of one of ``kinds``, matched whole (a newline after it is refused). Empty,
+    it is not set yet: ``unset`` says where to set it and where the OCID comes from."""
+    kind = " or ".join(kinds)
+    if value in ("", None):
+        expected = unset or f"the OCID of a {kind} (ocid1.{kinds[0]}.oc1...) is expected"
+        return f"{name}: not set yet; {expected}"
     found = OCID_RE.fullmatch(value) if isinstance(value, str) else None
     if found and found["kind"] in kinds:
         return None
-    return f"{name}: {shown(str(value))} is not the OCID of a {' or '.join(kinds)} (ocid1.{kinds[0]}.oc1...)"
+    return f"{name}: {shown(str(value))} is not the OCID of a {kind} (ocid1.{kinds[0]}.oc1...)"

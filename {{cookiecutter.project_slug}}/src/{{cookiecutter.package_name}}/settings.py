@@ -22,8 +22,8 @@ from .oci_rules import (
 # predict_proba took a Flask worker to 1.7 GB, each answer 103 MB. 100,000 iris rows are a 1.7 MB
 # body, a 9.8 MB predict_proba answer and 0.75 s; a client splits larger batches. An answer is
 # counted before it is built (``outputs.Outputs.answer_bytes``): 20 MiB holds 100,000 rows of
-# probabilities of 5 classes, and takes about 5 times that in Python while it is built (README,
-# "Settings": sizing the limits to an instance's memory).
+# probabilities of 5 classes, and takes about 5 times that in Python while it is built (sizing the
+# limits to an instance's memory: docs/scorer.md#settings-environment-variables).
 MAX_ROWS = 100_000
 MAX_ANSWER_BYTES = 20 * 1024 * 1024
 # Adaptive batching (batching.py): rows per shared model call, and the opt-in wait for more.

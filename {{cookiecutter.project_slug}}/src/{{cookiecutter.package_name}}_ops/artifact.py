@@ -165,7 +165,7 @@ def model_code_note(names: Iterable[str], model_file: str = MODEL_FILE) -> str |
     more = f" (and {len(pickled) - 1} more)" if len(pickled) > 1 else ""
     return (
         f"note: loading {model}{more} runs code it holds (joblib/pickle): zip and serve only model files "
-        "you made or trust; see README 'Trusting a model file'"
+        "you made or trust; see docs/security.md#trusting-a-model-file"
     )
 
 
@@ -200,8 +200,8 @@ def check_model(source: Path, model_file: str) -> None:
 
     This unpickles the model in this process: a hostile model file runs its code here, as
     the user of `make artifact`. A subprocess would not change that (the same user, files
-    and network); only a model file you made or trust is safe to load (README: "Trusting a
-    model file").
+    and network); only a model file you made or trust is safe to load
+    (docs/security.md#trusting-a-model-file).
     """
     scorer = Scorer(Settings(model_dir=source, model_file=model_file))
     scorer.load()

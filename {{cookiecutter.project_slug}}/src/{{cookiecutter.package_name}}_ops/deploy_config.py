@@ -58,6 +58,14 @@ OCID_KINDS = {
     "project_id": ("datascienceproject",),
     "model_id": ("datasciencemodel",),
 }
+# Where each of them is set, and where it comes from: what an empty one says.
+OCID_UNSET = {
+    "compartment_id": "set it in deploy/deployment.toml to the OCID of the compartment to deploy to "
+    "(the tenancy's for the root compartment)",
+    "project_id": "set it in deploy/deployment.toml to the OCID of your Data Science project",
+    "model_id": "set it in deploy/deployment.toml to the OCID that `make catalog CATALOG_RUN=1` prints "
+    "when it puts the model in the catalog",
+}
 LOG_KINDS = {"_group": ("loggroup",), "": ("log",)}
 # Lists and maps that an update may send empty on purpose: [] or {} clears them.
 CLEARABLE = {"cmd": "cmd", "entrypoint": "entrypoint", "environment": "environmentVariables"}
@@ -66,6 +74,8 @@ LIFETIME = (
     "keep the tag, and no retention policy that removes it"
 )
 Body = dict[str, Any]
+# What pushes the image the deployment runs and records it in deploy/pushed-image.json.
+PUSH_TARGET = "{{ 'make triton-push' if cookiecutter.server == 'triton' else 'make push' }}"
 TRITON_HTTP_PORT = 8000  # tritonserver's default --http-port
 
 
@@ -106,8 +116,8 @@ def image_problems(settings: dict[str, Any]) -> list[str]:
         return ["container.digest: set without container.image; give both (another push), or neither"]
     if not named and not pushed:
         return [
-            f"container.image: empty, and nothing pushed: `make push` records the image with its digest "
-            f"({RECORD.name}); or set container.image and container.digest"
+            f"container.image: empty, and nothing pushed: `{PUSH_TARGET}` records the image with its digest "
+            f"in {RECORD.parent.name}/{RECORD.name}; or set container.image and container.digest"
         ]
     image, digest = deployed_image(settings)
     problems = [problem] if (problem := check_registry(image, settings["region"])) else []
@@ -157,7 +167,7 @@ def preflight(settings: dict[str, Any]) -> None:
     problems += check_instances(settings["instances"])
     problems += check_autoscaling(settings["autoscaling"], settings["instances"].get("count"))
     for name, kinds in OCID_KINDS.items():
-        if problem := check_ocid(name, settings.get(name, ""), kinds):
+        if problem := check_ocid(name, settings.get(name, ""), kinds, OCID_UNSET[name]):
             problems.append(problem)
     for kind in ("access", "predict"):
         group, log = (settings["logging"].get(f"{kind}_log{part}_id", "") for part in LOG_KINDS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import tomllib
 from collections.abc import Callable, Collection
@@ -60,6 +61,10 @@ VARIABLES: Kind = (
     "a table of text values",
     lambda value: isinstance(value, dict) and all(isinstance(x, str) or is_number(x) for x in value.values()),
 )
+# Kinds a value written in quotes may have been meant as, the quotes aside.
+UNQUOTED_KINDS = (WHOLE, NUMBER, BOOLEAN)
+# What a quoted value must look like to be read again without its quotes: one short bare word.
+BARE_VALUE_RE = re.compile(r"[A-Za-z0-9_.+-]{1,40}")
 REQUIRED, OPTIONAL = True, False
 Schema = dict[str, tuple[Any, bool]]  # key: (a Kind, or the Schema of a table; required)
 SCHEMA: Schema = {
@@ -159,8 +164,33 @@ def shape_problems(
             else:
                 problems.append(f"{name}: {shown(str(settings[key]))} must be a table ([{name}])")
         elif not kind[1](settings[key]):
-            problems.append(f"{name}: {shown(str(settings[key]))} must be {kind[0]}")
+            problems.append(kind_problem(name, settings[key], kind))
     return problems
+
+
+def unquoted(text: str) -> object:
+    """What TOML reads ``text`` as when it is written without its quotes (``"2"``: 2, ``"false"``:
+    False); None when that is no TOML value, or more than a short bare word."""
+    bare = text.strip()
+    if not BARE_VALUE_RE.fullmatch(bare):
+        return None
+    try:
+        return tomllib.loads(f"value = {bare}")["value"]
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def kind_problem(name: str, value: object, kind: Kind) -> str:
+    """Why ``value``, of the key ``name`` (dotted), is not of ``kind``: one line, the key first. Text
+    where a number or true/false belongs says it is text, and what to write when only its quotes
+    are wrong (``count = "2"``: write ``count = 2``)."""
+    if not isinstance(value, str) or kind not in UNQUOTED_KINDS:
+        return f"{name}: {shown(str(value))} must be {kind[0]}"
+    quoted = json.dumps(value if len(value) <= 40 else value[:40] + "...")
+    key = name.rsplit(".", 1)[-1]
+    if kind[1](unquoted(value)):
+        return f"{name}: {quoted} is text (in quotes): write {key} = {value.strip()}"
+    return f"{name}: {quoted} is text (in quotes): it must be {kind[0]}, without quotes"
 
 
 def read_settings(path: Path = SETTINGS, needs: Collection[str] = ()) -> dict[str, Any]:
