@@ -11,10 +11,11 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import JsonStandIn, received
 from smoke import request_body
 from template_hooks import server_environment
 
@@ -88,20 +89,14 @@ def test_without_an_example_the_request_is_a_row_of_the_signature(tmp_path: Path
 REFUSAL = {"error": "data[0]: features do not match the model's (unknown ['incme'])"}
 
 
-class Refusing(BaseHTTPRequestHandler):
+class Refusing(JsonStandIn):
     """A server's /predict that refuses what it is sent, as the scorer does: 400, a JSON error."""
 
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        body = json.dumps(REFUSAL).encode()
-        self.send_response(400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    serialize = staticmethod(lambda answer: answer)
 
-    def log_message(self, *args: object) -> None:
-        """Quiet."""
+    def do_POST(self) -> None:
+        received(self)
+        self._send(400, REFUSAL)
 
 
 def test_make_predict_shows_a_refusal_s_reason_and_fails(tmp_path: Path) -> None:
