@@ -177,6 +177,7 @@ def test_bad_input_is_a_json_4xx_that_names_the_problem(
     assert "Traceback" not in reply.json["error"]
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy overflows inside the model: the point
 def test_rows_the_model_itself_refuses_are_a_400_not_a_500(client: Any) -> None:
     # Finite, so the parser takes it; the scaler step turns it into infinity.
     reply = client.post("/predict", json_body={"instances": [[0.0, 0.0, 0.0, 1.7976931348623157e308]]})
@@ -184,6 +185,7 @@ def test_rows_the_model_itself_refuses_are_a_400_not_a_500(client: Any) -> None:
     assert "the model could not use these rows" in reply.json["error"]
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy overflows inside the model: the point
 @pytest.mark.parametrize("method", ["predict_proba", "decision_function"])
 def test_scores_that_overflow_inside_the_model_are_a_400_not_a_500(client: Any, method: str) -> None:
     # Finite rows whose scores overflow: JSON has no NaN or infinity to answer with.

@@ -448,6 +448,7 @@ def test_the_server_names_the_function_it_cannot_import(tmp_path: Path, serve: A
     assert "src/{{ cookiecutter.package_name }}/features.py" in scorer.detail
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the log of -4 inside the model: the point
 def test_a_model_that_refuses_the_schemas_row_is_ready_without_warm_up(
     tmp_path: Path, serve: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

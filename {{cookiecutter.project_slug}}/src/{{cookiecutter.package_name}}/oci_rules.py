@@ -85,7 +85,7 @@ TAKEN_MODULES = frozenset({
     "_cffi_backend", "cfgv", "charset_normalizer", "circuitbreaker", "click", "cloudpickle", "conftest",
     "crc32c", "cryptography", "dateutil", "deploy", "distlib", "_distutils_hack", "fastapi", "filelock",
     "flask", "flatbuffers", "frozenlist", "gevent", "geventhttpclient", "google", "greenlet", "grpc",
-    "gunicorn", "h11", "httpcore", "httptools", "httpx", "identify", "idna", "iniconfig",
+    "gunicorn", "h11", "httpcore2", "httptools", "httpx2", "identify", "idna", "iniconfig",
     "itsdangerous", "jinja2", "joblib", "jwt", "lightgbm", "markupsafe", "ml_dtypes", "model_artifact", "msgspec",
     "model_repository", "multidict", "narwhals", "nodeenv", "numpy", "oci", "onnx", "onnxruntime",
     "OpenSSL", "opentelemetry", "packaging", "pandas", "pip", "pkcs11", "pkg_resources", "platformdirs",
@@ -93,7 +93,7 @@ TAKEN_MODULES = frozenset({
     "pydantic_core", "pygments", "_pytest", "pytest", "python_discovery", "pytz", "rapidjson",
     "requests", "ruamel", "ruff", "scipy", "scripts", "setuptools", "six", "skl2onnx", "sklearn",
     "starlette", "tests", "threadpoolctl", "tritonclient", "tritonclientutils", "tritongrpcclient",
-    "tritonhttpclient", "tritonshmutils", "typing_extensions", "typing_inspection", "urllib3",
+    "tritonhttpclient", "tritonshmutils", "truststore", "typing_extensions", "typing_inspection", "urllib3",
     "uv", "uvicorn", "uvicorn_worker", "uvloop", "virtualenv", "werkzeug", "xgboost", "yaml", "yarl", "zope",
 })  # fmt: skip
 
