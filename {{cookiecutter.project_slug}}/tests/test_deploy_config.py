@@ -450,7 +450,8 @@ def test_infinity_never_reaches_a_request_body(tmp_path: Path) -> None:
     assert not (tmp_path / "body.json").exists()
 
 
-# A value in quotes where a number or true/false belongs, and one of the right kind out of range.
+# A value in quotes where a number or true/false belongs, a number or true/false where text
+# belongs, and one of the right kind out of range.
 QUOTED = [
     pytest.param(
         "count = 1", 'count = "2"', 'instances.count: "2" is text (in quotes): write count = 2', id="2"
@@ -487,6 +488,24 @@ QUOTED = [
         'count = "2\\n[x]"',
         'instances.count: "2\\n[x]" is text (in quotes): it must be a whole number, without quotes',
         id="newline",
+    ),
+    pytest.param(
+        'tag = "{{ cookiecutter.__image_tag }}"',
+        "tag = 1.0",
+        'registry.tag: 1.0 is a number, not text: write tag = "1.0"',
+        id="tag-1.0",
+    ),
+    pytest.param(
+        'namespace = "{{ cookiecutter.__tenancy_namespace }}"',
+        "namespace = 42",
+        'registry.namespace: 42 is a number, not text: write namespace = "42"',
+        id="namespace-42",
+    ),
+    pytest.param(
+        'region = "{{ cookiecutter.__oci_region }}"',
+        "region = true",
+        'region: true is true or false, not text: write region = "true"',
+        id="region-true",
     ),
     pytest.param("count = 1", "count = 1.5", "instances.count: '1.5' must be a whole number", id="1.5"),
     pytest.param("enabled = false", "enabled = 0", "autoscaling.enabled: '0' must be true or false", id="0"),

@@ -183,11 +183,16 @@ def unquoted(text: str) -> object:
 def kind_problem(name: str, value: object, kind: Kind) -> str:
     """Why ``value``, of the key ``name`` (dotted), is not of ``kind``: one line, the key first. Text
     where a number or true/false belongs says it is text, and what to write when only its quotes
-    are wrong (``count = "2"``: write ``count = 2``)."""
+    are wrong (``count = "2"``: write ``count = 2``); a number or true/false where text belongs
+    says what to write in quotes (``tag = 1.0``: write ``tag = "1.0"``)."""
+    key = name.rsplit(".", 1)[-1]
+    if kind is TEXT and isinstance(value, (bool, int, float)):
+        written = str(value).lower() if isinstance(value, bool) else repr(value)  # true, 2, 1.5, inf
+        what = "true or false" if isinstance(value, bool) else "a number"
+        return f'{name}: {written} is {what}, not text: write {key} = "{written}"'
     if not isinstance(value, str) or kind not in UNQUOTED_KINDS:
         return f"{name}: {shown(str(value))} must be {kind[0]}"
     quoted = json.dumps(value if len(value) <= 40 else value[:40] + "...")
-    key = name.rsplit(".", 1)[-1]
     if kind[1](unquoted(value)):
         return f"{name}: {quoted} is text (in quotes): write {key} = {value.strip()}"
     return f"{name}: {quoted} is text (in quotes): it must be {kind[0]}, without quotes"
