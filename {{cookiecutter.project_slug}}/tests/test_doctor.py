@@ -356,7 +356,7 @@ def test_online_asks_oci_for_the_namespace_and_the_compartment(
     assert status == 1
     assert f"the tenancy's is othertenancy, the registry's namespace is {NAMESPACE}" in lines["namespace"]
     assert 'namespace = "othertenancy" in deployment.toml' in lines["namespace"]
-    assert "compartment_id is empty" in lines["compartment"]
+    assert "compartment_id: not set yet" in lines["compartment"]
     assert script["calls"] == ["/n"]  # no compartment to ask about
 
     settings = write_settings(tmp_path / "filled.toml", "ocid1.compartment.oc1..x")

@@ -293,7 +293,10 @@ def test_an_empty_compartment_is_a_clear_error(tmp_path: Path) -> None:
     empty = settings_copy(tmp_path, "")
     result = policies("--group", "DataScientists", "--settings", str(empty))
     assert result.returncode == 1
-    assert f"compartment_id is empty in {empty}: put the deployment's compartment OCID there" in result.stderr
+    assert (
+        f"compartment_id: not set yet in {empty}; put the OCID of the compartment to deploy to there"
+        in result.stderr
+    )
     assert "deploy/deployment.toml" in result.stderr
     assert result.stdout == ""
 

@@ -380,8 +380,12 @@ def test_debug_job_refuses_settings_it_cannot_run_with(
     path = settings_file(tmp_path, logs=False, block_storage_gb=49, max_runtime_minutes=0)
     assert ops(oci_config, "debug-job", "--settings", str(path)) == 1
     error = capsys.readouterr().err
-    assert "logging.predict_log_group_id: empty" in error
+    assert "logging.predict_log_group_id: not set yet" in error
     assert "debug_job.block_storage_gb: 49" in error and "debug_job.max_runtime_minutes: 0" in error
+    path.write_text(replaced(path.read_text(), f'project_id = "{PROJECT_ID}"', 'project_id = ""'))
+    assert ops(oci_config, "debug-job", "--settings", str(path)) == 1
+    error = capsys.readouterr().err
+    assert "project_id: not set yet in deploy/deployment.toml; the job is created there" in error
 
 
 def test_debug_job_run_creates_uploads_starts_records_and_prints_the_run_log(

@@ -123,12 +123,12 @@ def problems_of(settings: dict[str, Any]) -> list[str]:
         ("project_id", ("datascienceproject",)),
     ):
         if not settings.get(key):
-            problems.append(f"{key}: empty in deploy/deployment.toml; the job is created there")
+            problems.append(f"{key}: not set yet in deploy/deployment.toml; the job is created there")
         elif problem := check_ocid(key, settings[key], kinds):
             problems.append(problem)
     if not log_group(settings):
         problems.append(
-            "logging.predict_log_group_id: empty; the job's output goes to a log of that group "
+            "logging.predict_log_group_id: not set yet; the job's output goes to a log of that group "
             "(`make logs-remote` says how to create one)"
         )
     return problems + job_settings(settings)[1]

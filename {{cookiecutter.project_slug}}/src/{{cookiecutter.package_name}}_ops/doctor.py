@@ -364,7 +364,9 @@ def online_checks(args: argparse.Namespace, namespace: str, compartment_id: str)
         )
     if not compartment_id:
         checks.append(
-            Check("compartment", False, f"compartment_id is empty in {SETTINGS_NAME}", "put its OCID there")
+            Check(
+                "compartment", False, f"compartment_id: not set yet in {SETTINGS_NAME}", "put its OCID there"
+            )
         )
         return checks
     try:

@@ -231,7 +231,8 @@ def compartment_of(settings: dict[str, Any], source: Path | str = SETTINGS) -> s
     compartment_id = settings.get("compartment_id") or ""
     if not compartment_id:
         raise SettingsError(
-            f"compartment_id is empty in {source}: put the deployment's compartment OCID there"
+            f"compartment_id: not set yet in {source}; put the OCID of the compartment to deploy to "
+            "there (the tenancy's for the root compartment)"
         )
     return compartment_id
 
