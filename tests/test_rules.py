@@ -50,6 +50,14 @@ def test_a_newcomer_is_asked_only_what_they_know() -> None:
     assert [name for name in OPTIONS if copier[name].get("ask", True)] == asked
 
 
+def test_the_example_namespace_is_the_default_one() -> None:
+    """make doctor and make settings name the bake's default namespace as nobody's tenancy's; the
+    walkthrough shows another in a ready machine's doctor report."""
+    assert rules.EXAMPLE_NAMESPACE == DEFAULTS["tenancy_namespace"]
+    walkthrough = (TEMPLATE / "{{cookiecutter.project_slug}}" / "WALKTHROUGH.md").read_text()
+    assert f'__tenancy_namespace == "{rules.EXAMPLE_NAMESPACE}"' in walkthrough
+
+
 def test_the_literal_defaults_pass_the_rules() -> None:
     literal = {
         name: value for name, value in DEFAULTS.items() if isinstance(value, str) and "{{" not in value

@@ -19,14 +19,14 @@ import oci
 import pytest
 from conftest import TENANCY, USER, JsonStandIn, write_private_key
 
-from {{ cookiecutter.package_name }}.oci_rules import ocir_host
+from {{ cookiecutter.package_name }}.oci_rules import EXAMPLE_NAMESPACE, ocir_host
 from {{ cookiecutter.package_name }}_ops import doctor
 from {{ cookiecutter.package_name }}_ops.cli import main
 
 REGION = "{{ cookiecutter.__oci_region }}"
 OTHER_REGION = "eu-frankfurt-1" if REGION != "eu-frankfurt-1" else "us-ashburn-1"
 REGISTRY = "{{ cookiecutter.__ocir_host }}"
-NAMESPACE = "{{ cookiecutter.__tenancy_namespace }}"
+NAMESPACE = "axq1bd4mzzkp"  # a tenancy's: the template's example (mytenancy) fails its own check
 FINGERPRINT = ":".join(["ab"] * 16)
 # A docker whose engine answers `info --format json` (with an amd64 machine's architecture), a
 # podman on arm64, and a docker whose engine is not running.
@@ -36,7 +36,7 @@ NOT_RUNNING = '#!/bin/sh\necho "Cannot connect to the Docker daemon" >&2\nexit 1
 STAGE_CHECKS = {
     "local": ["python", "make", "disk", "port"],
     "image": ["container", "image disk"],
-    "oci": ["oci config", "oci profile", "api key", "region", "registry login"],
+    "oci": ["oci config", "oci profile", "api key", "region", "namespace", "registry login"],
 }
 WALKTHROUGH = Path(__file__).resolve().parent.parent / "WALKTHROUGH.md"
 
@@ -84,12 +84,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def write_settings(path: Path, compartment_id: str = "") -> Path:
-    """The settings the doctor reads, as a fresh project has them (not this project's own, which
-    its owner fills in)."""
+def write_settings(path: Path, compartment_id: str = "", namespace: str = NAMESPACE) -> Path:
+    """The settings the doctor reads, as a fresh project has them once its namespace is set (not
+    this project's own, which its owner fills in)."""
     path.write_text(
         f'region = "{REGION}"\ncompartment_id = "{compartment_id}"\n[instances]\nshape = "VM.Standard.E4.Flex"\n'
-        f'[registry]\nnamespace = "{NAMESPACE}"\nrepository = "scorer"\ntag = "1.0.0"\n'
+        f'[registry]\nnamespace = "{namespace}"\nrepository = "scorer"\ntag = "1.0.0"\n'
     )
     return path
 
@@ -187,6 +187,20 @@ def test_each_failing_check_says_what_to_do(
     failed = [name for name, line in lines.items() if line.startswith("FAIL")]
     assert failed == [check], lines
     assert says in lines[check]
+
+
+def test_the_template_s_example_namespace_is_not_a_tenancy_s(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bake's default namespace (mytenancy) fails the oci stage, saying where to find the real
+    one; pushes and logins there go nowhere."""
+    settings = write_settings(tmp_path / "baked.toml", namespace=EXAMPLE_NAMESPACE)
+    status, lines = doctor_says(capsys, "--settings", str(settings))
+    assert status == 1
+    assert [name for name, line in lines.items() if line.startswith("FAIL")] == ["namespace"], lines
+    assert "mytenancy is the template's example, not your tenancy's" in lines["namespace"]
+    assert "fix: namespace = in deployment.toml ([registry]): `oci os ns get` prints" in lines["namespace"]
+    assert doctor_says(capsys, "--settings", str(settings), "--namespace", NAMESPACE)[0] == 0
 
 
 def test_the_registry_must_be_the_region_s_and_the_login_for_it(

@@ -102,6 +102,20 @@ def test_settings_prints_what_make_uses(tmp_path: Path, capsys: pytest.CaptureFi
     assert "nrt.ocir.io (OCIR of ap-tokyo-1)" in shown and "compartment_id   (not set yet)" in shown
 
 
+@pytest.mark.parametrize(("namespace", "named"), [("mytenancy", True), ("acme01", False)])
+def test_settings_names_the_template_s_example_namespace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], namespace: str, named: bool
+) -> None:
+    """mytenancy, the bake's default, is nobody's namespace: make settings says so beside it."""
+    settings = tmp_path / "deployment.toml"
+    settings.write_text(with_values(baked_text(), namespace=namespace))
+    assert main(["settings", "--settings", str(settings)]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  namespace"))
+    note = "<- the template's example, not yours: set it here; `oci os ns get` prints your tenancy's"
+    note += " (or the console's Tenancy details)"
+    assert line == f"  namespace        {namespace}" + (f"  {note}" if named else "")
+
+
 def test_make_build_reads_the_shape_as_toml_does(project_copy: Path) -> None:
     """The image's platform follows the shape however TOML spells it (a literal string, a comment)."""
     settings = project_copy / "deploy" / "deployment.toml"

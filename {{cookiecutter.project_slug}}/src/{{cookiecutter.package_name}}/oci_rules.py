@@ -619,6 +619,12 @@ def check_region(value: str) -> str | None:
     return None
 
 
+# The template's default namespace (cookiecutter.json's and copier.yml's: a template test holds
+# them equal): a placeholder, never a tenancy's, so make settings and make doctor name it.
+EXAMPLE_NAMESPACE = "mytenancy"
+NAMESPACE_FIX = "`oci os ns get` prints your tenancy's (or the console's Tenancy details)"
+
+
 def check_namespace(value: str) -> str | None:
     if not NAMESPACE_RE.fullmatch(value) or len(value) > MAX_SLUG_CHARS:
         return (

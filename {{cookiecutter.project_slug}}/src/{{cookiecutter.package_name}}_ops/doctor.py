@@ -8,7 +8,8 @@ The checks come in three stages, each what a part of the work needs on top of th
   platform it builds, and free disk space where it keeps images;
 - ``oci``: push, catalog, deploy and call it: the OCI config file and profile (its OCIDs and fingerprint well-formed, the API key
   present and readable by you only), one region everywhere (deploy/deployment.toml, the profile,
-  the registry host), and a registry login for that host.
+  the registry host), a namespace that is not the template's example, and a registry login for
+  that host.
 
 ``--stage local`` checks the local stage only, ``--stage image`` local and image, ``--stage oci``
 (or no ``--stage``) all three. One line per check, ``ok`` or ``FAIL`` with what to do, under a
@@ -45,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.package_name }}.oci_rules import (
+    EXAMPLE_NAMESPACE,
+    NAMESPACE_FIX,
     ocir_host,
     platform_of_shape,
     region_of_registry,
@@ -274,6 +277,14 @@ def region_check(settings_region: str, profile_region: str | None, registry: str
     )
 
 
+def namespace_check(namespace: str) -> Check:
+    """The registry's namespace is not the template's placeholder (OCI itself tells, --online)."""
+    if namespace == EXAMPLE_NAMESPACE:
+        fix = f"namespace = in {SETTINGS_NAME} ([registry]): {NAMESPACE_FIX}"
+        return Check("namespace", False, f"{namespace} is the template's example, not your tenancy's", fix)
+    return Check("namespace", True, f"{namespace}, the registry's")
+
+
 def auth_files(cli: str) -> Iterator[Path]:
     """Where docker and podman keep registry logins."""
     if Path(cli).name.startswith("podman") or os.environ.get("REGISTRY_AUTH_FILE"):
@@ -428,8 +439,11 @@ def checks(args: argparse.Namespace) -> Iterator[tuple[str, Check]]:
     for check in found:
         yield "oci", check
     yield "oci", region_check(settings["region"], profile["region"] if profile else None, args.registry)
+    online = args.online and profile is not None  # then OCI says what the namespace must be
+    if not online:
+        yield "oci", namespace_check(args.namespace)
     yield "oci", login_check(args.container_cli, args.registry, args.namespace)
-    if args.online and profile is not None:
+    if online:
         for check in online_checks(args, args.namespace, settings.get("compartment_id") or ""):
             yield "oci", check
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.oci_rules import platform_of_shape
+from {{ cookiecutter.package_name }}.oci_rules import EXAMPLE_NAMESPACE, NAMESPACE_FIX, platform_of_shape
 
 from .project import PROJECT, REGISTRY_KEYS, SETTINGS, read_settings, registry_of
 
@@ -41,6 +41,13 @@ def shown_value(value: str, given: str | None) -> str:
     return f"{given} (given to make; deployment.toml: {value})" if given and given != value else value
 
 
+def example_note(namespace: str) -> str:
+    """What to do about the namespace used, when it is the template's placeholder."""
+    if namespace != EXAMPLE_NAMESPACE:
+        return ""
+    return f"  <- the template's example, not yours: set it here; {NAMESPACE_FIX}"
+
+
 def run(args: argparse.Namespace) -> int:
     settings = read_settings(args.settings, REGISTRY_KEYS)
     registry = registry_of(settings, args.settings)
@@ -57,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     rows = [
         ("region", registry.region),
         ("registry", shown_value(f"{registry.host} (OCIR of {registry.region})", args.registry)),
-        ("namespace", shown_value(registry.namespace, args.namespace)),
+        ("namespace", shown_value(registry.namespace, args.namespace) + example_note(namespace)),
         ("repository", shown_value(registry.repository, repository)),
         ("tag", shown_value(registry.tag, tag)),
         ("make push sends", f"{host}/{namespace}/{repository}:{tag}"),
