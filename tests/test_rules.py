@@ -53,7 +53,7 @@ def test_a_newcomer_is_asked_only_what_they_know() -> None:
 def test_the_example_namespace_is_the_default_one() -> None:
     """make doctor and make settings name the bake's default namespace as nobody's tenancy's; the
     walkthrough shows another in a ready machine's doctor report."""
-    assert rules.EXAMPLE_NAMESPACE == DEFAULTS["tenancy_namespace"]
+    assert DEFAULTS["tenancy_namespace"] == rules.EXAMPLE_NAMESPACE
     walkthrough = (TEMPLATE / "{{cookiecutter.project_slug}}" / "WALKTHROUGH.md").read_text()
     assert f'__tenancy_namespace == "{rules.EXAMPLE_NAMESPACE}"' in walkthrough
 
