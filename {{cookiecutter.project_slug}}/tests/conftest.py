@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import re
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -107,6 +108,13 @@ def signed_by(api_key: ApiKey, call: Call, body_signed: bool = True) -> bool:
         return False
     digest = base64.b64encode(hashlib.sha256(call.body).digest()).decode()
     return not body_signed or headers["x-content-sha256"] == digest
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def write_private_key(path: Path) -> rsa.RSAPrivateKey:

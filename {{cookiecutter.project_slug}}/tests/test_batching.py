@@ -16,7 +16,6 @@ import math
 import operator
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import free_port
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -333,12 +333,6 @@ class Server:
             for line in self.lines()
             if line.get("path") == "/predict" and line.get("opc-request-id")
         }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

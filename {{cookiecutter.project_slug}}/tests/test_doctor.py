@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import oci
 import pytest
-from conftest import TENANCY, USER, JsonStandIn, write_private_key
+from conftest import TENANCY, USER, JsonStandIn, free_port, write_private_key
 
 from {{ cookiecutter.package_name }}.oci_rules import EXAMPLE_NAMESPACE, ocir_host
 from {{ cookiecutter.package_name }}_ops import doctor
@@ -76,12 +76,6 @@ def write_profile(home: Path, text: str, region: str = REGION) -> None:
 def install_cli(path: Path, script: str) -> None:
     path.write_text(script)
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def write_settings(path: Path, compartment_id: str = "", namespace: str = NAMESPACE) -> Path:

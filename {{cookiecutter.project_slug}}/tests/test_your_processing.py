@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import template_hooks
+from conftest import free_port
 from template_hooks import server_environment
 
 from {{ cookiecutter.package_name }} import processing
@@ -41,12 +41,6 @@ def test_the_other_tests_run_the_templates_hooks_in_process_and_in_their_servers
     env = server_environment(os.environ)
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert run.stdout.split() == ["template_hooks", "template_hooks"], run.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_your_model_answers_through_your_processing() -> None:
