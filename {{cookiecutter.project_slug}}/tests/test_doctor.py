@@ -19,7 +19,10 @@ import oci
 import pytest
 from conftest import TENANCY, USER, JsonStandIn, free_port, write_private_key
 
-from {{ cookiecutter.package_name }}.oci_rules import EXAMPLE_NAMESPACE, ocir_host
+from {{ cookiecutter.package_name }}.oci_rules import (
+    EXAMPLE_NAMESPACE,
+    ocir_host,
+)
 from {{ cookiecutter.package_name }}_ops import doctor
 from {{ cookiecutter.package_name }}_ops.cli import main
 

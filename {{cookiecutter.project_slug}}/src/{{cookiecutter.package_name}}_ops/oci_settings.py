@@ -16,7 +16,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from {{ cookiecutter.package_name }}.oci_rules import EXAMPLE_NAMESPACE, NAMESPACE_FIX, platform_of_shape
+from {{ cookiecutter.package_name }}.oci_rules import (
+    EXAMPLE_NAMESPACE,
+    NAMESPACE_FIX,
+    platform_of_shape,
+)
 
 from .project import PROJECT, REGISTRY_KEYS, SETTINGS, read_settings, registry_of
 
