@@ -619,8 +619,8 @@ def check_region(value: str) -> str | None:
     return None
 
 
-# The template's default namespace (cookiecutter.json's and copier.yml's: a template test holds
-# them equal): a placeholder, never a tenancy's, so make settings and make doctor name it.
+# The template's default namespace (its option's default: a template test holds them equal): a
+# placeholder, never a tenancy's, so make settings and make doctor name it.
 EXAMPLE_NAMESPACE = "mytenancy"
 NAMESPACE_FIX = "`oci os ns get` prints your tenancy's (or the console's Tenancy details)"
 
