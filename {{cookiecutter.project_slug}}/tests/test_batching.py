@@ -438,10 +438,13 @@ def test_sixteen_concurrent_one_row_requests_each_get_exactly_their_answer_alone
                 tag = f"together-{method}-{attempt}"
                 together = at_once(server.base, bodies, tag)
                 assert same(together, alone), (method, together, alone)
-                shared = [batch for rid, batch in server.batches().items() if rid.startswith(tag)]
+                # every attempt of this method so far: a log line may land after its answer
+                shared = [
+                    batch for rid, batch in server.batches().items() if rid.startswith(f"together-{method}-")
+                ]
                 if max(shared, default=0) > 1:
                     break
-            assert max(shared) > 1, f"no {method} request shared a model call: batching is off"
+            assert max(shared, default=0) > 1, f"no {method} request shared a model call: batching is off"
         assert all(batch == 1 for rid, batch in server.batches().items() if rid.startswith("alone"))
 
 
