@@ -294,7 +294,7 @@ def test_an_empty_compartment_is_a_clear_error(tmp_path: Path) -> None:
     result = policies("--group", "DataScientists", "--settings", str(empty))
     assert result.returncode == 1
     assert (
-        f"compartment_id: not set yet in {empty}; put the OCID of the compartment to deploy to there"
+        f"compartment_id: not set yet; set it in {empty} to the OCID of the compartment to deploy to"
         in result.stderr
     )
     assert "deploy/deployment.toml" in result.stderr

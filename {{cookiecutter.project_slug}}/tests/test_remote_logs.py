@@ -385,7 +385,10 @@ def test_debug_job_refuses_settings_it_cannot_run_with(
     path.write_text(replaced(path.read_text(), f'project_id = "{PROJECT_ID}"', 'project_id = ""'))
     assert ops(oci_config, "debug-job", "--settings", str(path)) == 1
     error = capsys.readouterr().err
-    assert "project_id: not set yet in deploy/deployment.toml; the job is created there" in error
+    assert (
+        "project_id: not set yet; set it in deploy/deployment.toml to the OCID of your Data Science project; "
+        "the job is created there"
+    ) in error
 
 
 def test_debug_job_run_creates_uploads_starts_records_and_prints_the_run_log(

@@ -194,7 +194,7 @@ def test_an_empty_compartment_is_a_clear_error(
     empty = settings_copy(tmp_path, "")
     code, out, err = ops(capsys, "scan-setup", *setup_args(empty, push_record, tmp_path))
     assert code == 1
-    assert f"compartment_id: not set yet in {empty}" in err and "deploy/deployment.toml" in err
+    assert f"compartment_id: not set yet; set it in {empty}" in err and "deploy/deployment.toml" in err
     assert out == ""
 
 

@@ -55,11 +55,13 @@ from .errors import InputError
 from .oci_models import ModelMismatch, check_body, to_sdk_model
 from .project import (
     DEBUG_JOB_RECORD,
+    OCID_KINDS,
     PROJECT,
     SETTINGS,
     SLUG,
     freeform_tags,
     read_json,
+    unset_ocid,
     write_json,
 )
 from .push_record import EARLIER
@@ -118,13 +120,9 @@ def log_group(settings: dict[str, Any]) -> str:
 def problems_of(settings: dict[str, Any]) -> list[str]:
     """What keeps the job from being created: the image, the OCIDs, the log group, ``[debug_job]``."""
     problems = image_problems(settings)
-    for key, kinds in (
-        ("compartment_id", ("compartment", "tenancy")),
-        ("project_id", ("datascienceproject",)),
-    ):
-        if not settings.get(key):
-            problems.append(f"{key}: not set yet in deploy/deployment.toml; the job is created there")
-        elif problem := check_ocid(key, settings[key], kinds):
+    for key in ("compartment_id", "project_id"):
+        unset = f"{unset_ocid(key)}; the job is created there"
+        if problem := check_ocid(key, settings.get(key, ""), OCID_KINDS[key], unset):
             problems.append(problem)
     if not log_group(settings):
         problems.append(

@@ -48,24 +48,18 @@ from {{ cookiecutter.package_name }}.oci_rules import (
 
 from .failure_risks import add_record_arguments, risk_warnings
 from .oci_models import ModelMismatch, check_body
-from .project import REQUIRED_KEYS, SETTINGS, SettingsError, read_settings, write_json
+from .project import (
+    OCID_KINDS,
+    REQUIRED_KEYS,
+    SETTINGS,
+    SettingsError,
+    read_settings,
+    unset_ocid,
+    write_json,
+)
 from .push_record import RECORD, RecordError, load_record
 
 CREATE_FILE, UPDATE_FILE = "create_model_deployment.json", "update_model_deployment.json"
-# The OCIDs of the settings and the kinds of resource they name (the root compartment is the tenancy).
-OCID_KINDS = {
-    "compartment_id": ("compartment", "tenancy"),
-    "project_id": ("datascienceproject",),
-    "model_id": ("datasciencemodel",),
-}
-# Where each of them is set, and where it comes from: what an empty one says.
-OCID_UNSET = {
-    "compartment_id": "set it in deploy/deployment.toml to the OCID of the compartment to deploy to "
-    "(the tenancy's for the root compartment)",
-    "project_id": "set it in deploy/deployment.toml to the OCID of your Data Science project",
-    "model_id": "set it in deploy/deployment.toml to the OCID that `make catalog CATALOG_RUN=1` prints "
-    "when it puts the model in the catalog",
-}
 LOG_KINDS = {"_group": ("loggroup",), "": ("log",)}
 # Lists and maps that an update may send empty on purpose: [] or {} clears them.
 CLEARABLE = {"cmd": "cmd", "entrypoint": "entrypoint", "environment": "environmentVariables"}
@@ -167,7 +161,7 @@ def preflight(settings: dict[str, Any]) -> None:
     problems += check_instances(settings["instances"])
     problems += check_autoscaling(settings["autoscaling"], settings["instances"].get("count"))
     for name, kinds in OCID_KINDS.items():
-        if problem := check_ocid(name, settings.get(name, ""), kinds, OCID_UNSET[name]):
+        if problem := check_ocid(name, settings.get(name, ""), kinds, unset_ocid(name)):
             problems.append(problem)
     for kind in ("access", "predict"):
         group, log = (settings["logging"].get(f"{kind}_log{part}_id", "") for part in LOG_KINDS)

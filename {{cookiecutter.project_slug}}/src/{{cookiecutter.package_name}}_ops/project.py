@@ -32,6 +32,19 @@ SLUG = "{{ cookiecutter.project_slug }}"
 PROJECT = Path(__file__).resolve().parents[2]
 DEPLOY = PROJECT / "deploy"
 SETTINGS = DEPLOY / "deployment.toml"
+SETTINGS_SHOWN = SETTINGS.relative_to(PROJECT).as_posix()  # how messages name it
+# The OCIDs of the settings, the kinds of resource they name (the root compartment is the
+# tenancy) and where each comes from: what one that is not set yet says.
+OCID_KINDS = {
+    "compartment_id": ("compartment", "tenancy"),
+    "project_id": ("datascienceproject",),
+    "model_id": ("datasciencemodel",),
+}
+OCID_SOURCES = {
+    "compartment_id": "the OCID of the compartment to deploy to (the tenancy's for the root compartment)",
+    "project_id": "the OCID of your Data Science project",
+    "model_id": "the OCID that `make catalog CATALOG_RUN=1` prints when it puts the model in the catalog",
+}
 # Written by `make deploy`: the OCID of the deployment it created, read by the lifecycle commands.
 DEPLOYMENT_ID_FILE = DEPLOY / "deployment-id.txt"
 # Written by `make catalog CATALOG_RUN=1`: the model it created in the catalog, for `make teardown`.
@@ -226,14 +239,16 @@ def read_json(path: Path, what: str = "a JSON object") -> dict[str, Any]:
     return document
 
 
+def unset_ocid(name: str, source: Path | str = SETTINGS_SHOWN) -> str:
+    """What an OCID of the settings that is not set yet says: where to set it, where it comes from."""
+    return f"set it in {source} to {OCID_SOURCES[name]}"
+
+
 def compartment_of(settings: dict[str, Any], source: Path | str = SETTINGS) -> str:
     """The deployment's compartment OCID; SettingsError when it is not filled in."""
     compartment_id = settings.get("compartment_id") or ""
     if not compartment_id:
-        raise SettingsError(
-            f"compartment_id: not set yet in {source}; put the OCID of the compartment to deploy to "
-            "there (the tenancy's for the root compartment)"
-        )
+        raise SettingsError(f"compartment_id: not set yet; {unset_ocid('compartment_id', source)}")
     return compartment_id
 
 
