@@ -7,6 +7,7 @@ loads that file from the template tree.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import sys
@@ -21,8 +22,15 @@ TEMPLATE_DIR = Path(__file__).resolve().parent
 
 
 def load_rules() -> ModuleType:
-    """Import ``oci_rules.py`` from the template's project folder."""
+    """Import ``oci_rules.py`` from the template's project folder (again only when it changed:
+    copier asks for it with each file it renders, and compiling it each time made a bake 20 s)."""
     (path,) = TEMPLATE_DIR.glob("{{*/src/{{*/oci_rules.py")
+    return rules_at(path, path.stat().st_mtime_ns)
+
+
+@functools.cache
+def rules_at(path: Path, version: int) -> ModuleType:
+    """The rules module of ``path`` as of ``version`` (its modification time)."""
     spec = importlib.util.spec_from_file_location("oci_rules", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
